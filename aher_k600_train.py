@@ -1,0 +1,9 @@
+#!/usr/bin/env python
+"""Train AherNet (Algorithm 1) in the ANet -> Kinetics-600 setting."""
+
+import sys
+
+from aher.cli import stub_entry_point
+
+if __name__ == "__main__":
+    sys.exit(stub_entry_point(__doc__, "the Algorithm-1 issue (#5)"))
