@@ -1,0 +1,49 @@
+"""Command-line plumbing shared by the two evaluation scripts.
+
+Contract: argument types, JSON output and the error policy (user errors -> one line on stderr,
+exit code 2, no traceback).  Limits: no metric code here.
+"""
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from evaluation.io import EvaluationError
+from evaluation.segments import parse_tiou_thresholds
+
+
+def tiou_thresholds_arg(text):
+    """argparse type: ``START:STOP:STEP`` or a comma list (see ``parse_tiou_thresholds``)."""
+    import argparse
+
+    try:
+        return parse_tiou_thresholds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def write_json_atomic(path, payload):
+    """Write ``payload`` as JSON to ``path`` via a temp file in the same folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(payload, fh, indent=1)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def run_cli(main, argv=None):
+    """Run ``main(argv)``; evaluation errors become ``error: ...`` and exit code 2."""
+    try:
+        return main(argv)
+    except (EvaluationError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
