@@ -7,4 +7,10 @@ Package layout (one concept per module):
 The evaluation toolkit lives in the top-level package ``evaluation``.
 """
 
+import os
+
+# TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) hides our own output; keep warnings
+# and errors only unless the user asked for something else.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 __version__ = "0.1.0"

@@ -1,0 +1,441 @@
+"""Tests of aher/model/losses.py against independent numpy re-computations of reference §5.1-§5.3.
+
+The numpy functions below are written from the reference's formulas, not from the module: the
+hard-negative threshold uses a full sort instead of top_k, masks are multiplied instead of
+selected, and every reduction is spelt out.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from aher.model.losses import (LossConfig, adversarial_losses, classification_loss,
+                               localization_losses, mine_hard_negatives)
+
+RTOL = 1e-5
+ATOL = 1e-6
+
+
+# ------------------------------------------------------------------------------------------------
+# numpy re-computation of the reference formulas
+# ------------------------------------------------------------------------------------------------
+
+def np_log_softmax(x):
+    x = np.asarray(x, np.float64)
+    z = x - x.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def np_ce(logits, labels):
+    logp = np_log_softmax(logits)
+    return -np.take_along_axis(logp, np.asarray(labels)[..., None], axis=-1)[..., 0]
+
+
+def np_smooth_l1(x):
+    ax = np.abs(x)
+    return np.where(ax < 1.0, 0.5 * x * x, ax - 0.5)
+
+
+def np_bce(logits, target):
+    p = 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64)))
+    return -(target * np.log(p) + (1.0 - target) * np.log(1.0 - p))
+
+
+def np_classification(logits_per_layer, labels, weight=2.0):
+    batch = len(labels)
+    rows = np.concatenate(logits_per_layer, axis=0)
+    row_labels = np.concatenate([labels] * len(logits_per_layer))
+    ce = np_ce(rows, row_labels)
+    loss = weight * ce.sum() / (len(logits_per_layer) * batch) / batch
+    acc = np.mean(rows.argmax(-1) == row_labels)
+    return loss, acc
+
+
+def np_negatives(gscores, proplogits, ratio=1.0, pos_thr=0.8, neg_thr=0.3):
+    batch = gscores.shape[0]
+    pos = gscores > np.float32(pos_thr)
+    cand = (~pos) & (gscores < np.float32(neg_thr))
+    p = np.exp(np_log_softmax(proplogits))[..., 0]
+    p_bg = np.where(cand, p, 1.0)
+    n_neg = min(int(ratio * pos.sum()) + batch, int(cand.sum()))
+    if n_neg == 0:
+        return pos, np.zeros_like(pos), n_neg
+    tau = np.sort(p_bg.ravel())[n_neg - 1]
+    return pos, cand & (p_bg < tau), n_neg
+
+
+def np_localization(anchor_logits, labels, proplogits, offsets, overlap, gscores, gloc, giou,
+                    ratio=1.0):
+    batch = gscores.shape[0]
+    pos, neg, _ = np_negatives(gscores, proplogits, ratio)
+    mask = (pos | neg).astype(np.float64)
+    m = mask.sum()
+    act_ce = np_ce(proplogits, pos.astype(np.int64))
+    actionness = (2.0 * act_ce * mask).sum() / m if m else 0.0
+    sl1 = np_smooth_l1(offsets.astype(np.float64) - gloc).sum(-1)
+    offset = (1.0 * sl1 * pos).sum() / m if m else 0.0
+    valid = giou != -1
+    ov = 25.0 * (overlap.astype(np.float64) - giou) ** 2
+    overlap_loss = (ov * valid).sum() / valid.sum() if valid.sum() else 0.0
+    cell_labels = np.repeat(np.asarray(labels)[:, None], anchor_logits.shape[1], axis=1)
+    classification = (2.0 * np_ce(anchor_logits, cell_labels)).sum() / batch
+    accuracy = np.mean(anchor_logits.argmax(-1) == cell_labels)
+    prop = actionness + offset + overlap_loss
+    return {"actionness": actionness, "offset": offset, "overlap": overlap_loss,
+            "classification": classification, "prop": prop, "total": prop + classification,
+            "accuracy": accuracy, "num_positive": int(pos.sum()), "num_negative": int(neg.sum())}
+
+
+def np_adversarial(d_real, d_fake, g_real, g_fake, weight=0.1):
+    def bg(g):
+        return (~(g > np.float32(0.7))) & (g < np.float32(0.3))
+    mask = (bg(g_real) & bg(g_fake)).astype(np.float64)
+    n = mask.sum()
+    if not n:
+        return {"discriminator_real": 0.0, "discriminator_fake": 0.0, "discriminator": 0.0,
+                "generator": 0.0, "num_background": 0}
+    real = weight * (np_bce(d_real, 1.0) * mask).sum() / n
+    fake = weight * (np_bce(d_fake, 0.0) * mask).sum() / n
+    gen = weight * (np_bce(d_fake, 1.0) * mask).sum() / n
+    return {"discriminator_real": real, "discriminator_fake": fake, "discriminator": real + fake,
+            "generator": gen, "num_background": int(n)}
+
+
+# ------------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------------
+
+def run(fetches):
+    with tf.compat.v1.Session() as sess:
+        return sess.run(fetches)
+
+
+def const(x, dtype=tf.float32):
+    return tf.constant(np.asarray(x), dtype=dtype)
+
+
+def giou_of(gscores):
+    return np.where(gscores > 0, gscores, -1.0).astype(np.float32)
+
+
+def build_localization(inputs, config=LossConfig()):
+    """Constants from a numpy dict -> (tensors dict, losses dict)."""
+    t = {k: const(v, tf.int32 if k == "labels" else tf.float32) for k, v in inputs.items()}
+    targets = {"gscores": t["gscores"], "glocalisations": t["gloc"], "giou": t["giou"]}
+    losses = localization_losses(t["anchor_logits"], t["labels"], t["proplogits"], t["offsets"],
+                                 t["overlap"], targets, config)
+    return t, losses
+
+
+def assert_losses_equal(got, expected):
+    assert set(got) == set(expected)
+    for key, value in expected.items():
+        assert np.isfinite(got[key]), key
+        np.testing.assert_allclose(got[key], value, rtol=RTOL, atol=ATOL, err_msg=key)
+
+
+def prop_row(p_bg):
+    """Actionness logits with background probability p_bg; p_bg = 0 is exact ([-100, 0]).
+
+    TF's CPU softmax is not bit-stable across positions for identical rows (0.5 vs 0.49999997),
+    but a saturated row gives exactly 0 everywhere, so exact ties are built only at p_bg = 0 and
+    every other candidate value is distinct.
+    """
+    if p_bg == 0.0:
+        return [-100.0, 0.0]
+    return [np.log(p_bg), np.log1p(-p_bg)]
+
+
+def hand_batch():
+    """Two videos, 3 cells each (9 anchors), K = 3."""
+    gscores = np.array([[0.90, 0.10, 0.00, 0.50, 0.20, 0.85, 0.00, 0.30, 0.05],
+                        [0.00, 0.29, 0.95, 0.00, 0.10, 0.80, 0.60, 0.00, 0.25]], np.float32)
+    # positives: (0,0) (0,5) (1,2) -> n_pos = 3; (1,5) has 0.80, not > 0.8
+    # candidates (< 0.3, not positive): (0,1) (0,2) (0,4) (0,6) (0,8) (1,0) (1,1) (1,3) (1,4)
+    #   (1,7) (1,8) -> 11; (0,7) = 0.30 is not a candidate
+    # n_neg = min(int(1.0 * 3) + 2, 11) = 5
+    p_bg = np.array([[0.7, 0.0, 0.2, 0.6, 0.45, 0.3, 0.9, 0.5, 0.8],
+                     [0.35, 0.0, 0.4, 0.05, 0.95, 0.55, 0.65, 0.75, 0.85]])
+    # candidate p_bg: 0 (0,1), .2 (0,2), .45 (0,4), .9 (0,6), .8 (0,8), .35 (1,0), 0 (1,1),
+    #   .05 (1,3), .95 (1,4), .75 (1,7), .85 (1,8); sorted 0 0 .05 .2 .35 | ... -> tau = 0.35
+    # selected negatives (p_bg < 0.35): (0,1) (1,1) (1,3) (0,2) -> 4 = n_neg - 1 (tau excluded)
+    proplogits = np.array([[prop_row(p) for p in row] for row in p_bg], np.float32)
+    rng = np.random.default_rng(7)
+    offsets = rng.normal(0.0, 1.5, (2, 9, 2)).astype(np.float32)
+    gloc = rng.normal(0.0, 1.5, (2, 9, 2)).astype(np.float32)
+    overlap = rng.uniform(0.05, 0.95, (2, 9)).astype(np.float32)
+    anchor_logits = rng.normal(0.0, 1.0, (2, 3, 3)).astype(np.float32)
+    return {"anchor_logits": anchor_logits, "labels": np.array([2, 0], np.int32),
+            "proplogits": proplogits, "offsets": offsets, "overlap": overlap,
+            "gscores": gscores, "gloc": gloc, "giou": giou_of(gscores)}
+
+
+# ------------------------------------------------------------------------------------------------
+# L_reg (§5.1)
+# ------------------------------------------------------------------------------------------------
+
+def test_classification_loss_matches_numpy_and_upstream_reduction():
+    rng = np.random.default_rng(0)
+    logits = [rng.normal(0, 2, (2, 3)).astype(np.float32) for _ in range(4)]
+    labels = np.array([1, 2], np.int32)
+    with tf.Graph().as_default():
+        tl = [const(x) for x in logits]
+        loss, acc = classification_loss(tl, const(labels, tf.int32))
+        # upstream: tf.losses.softmax_cross_entropy(weights=2.0) (SUM_BY_NONZERO_WEIGHTS) / B
+        onehot = tf.one_hot(tf.tile(const(labels, tf.int32), [4]), 3)
+        upstream = tf.compat.v1.losses.softmax_cross_entropy(onehot, tf.concat(tl, 0), weights=2.0) / 2.0
+        got_loss, got_acc, got_up = run([loss, acc, upstream])
+    exp_loss, exp_acc = np_classification(logits, labels)
+    np.testing.assert_allclose(got_loss, exp_loss, rtol=RTOL)
+    np.testing.assert_allclose(got_up, exp_loss, rtol=RTOL)
+    np.testing.assert_allclose(got_acc, exp_acc)
+
+
+def test_classification_accuracy_counts_rows():
+    # 2 layers x 2 samples; rows 0, 1, 3 correct -> 3/4
+    logits = [np.array([[5, 0, 0], [0, 5, 0]], np.float32), np.array([[0, 5, 0], [0, 5, 0]], np.float32)]
+    with tf.Graph().as_default():
+        loss, acc = classification_loss([const(x) for x in logits], const([0, 1], tf.int32), weight=0.0)
+        got_loss, got_acc = run([loss, acc])
+    assert got_acc == pytest.approx(0.75)
+    assert got_loss == 0.0
+
+
+# ------------------------------------------------------------------------------------------------
+# localization loss set (§5.2)
+# ------------------------------------------------------------------------------------------------
+
+def test_hand_batch_values_and_counts():
+    inputs = hand_batch()
+    with tf.Graph().as_default():
+        _, losses = build_localization(inputs)
+        got = run(losses)
+    expected = np_localization(**inputs)
+    assert expected["num_positive"] == 3 and expected["num_negative"] == 4     # hand count above
+    assert_losses_equal(got, expected)
+    np.testing.assert_allclose(got["prop"], got["actionness"] + got["offset"] + got["overlap"], rtol=1e-6)
+    np.testing.assert_allclose(got["total"], got["prop"] + got["classification"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("ratio, n_pos, p_bg, expected_n_neg, expected_sel", [
+    # n_neg = int(1.0 * 2) + B(2) = 4 < #cand 6: tau = 4th smallest = .4 -> .1 .2 .3
+    (1.0, 2, [.1, .2, .3, .4, .6, .7], 4, 3),
+    # capped by #cand: n_neg = min(2 + 2, 3) = 3: tau = largest candidate -> 2 selected
+    (1.0, 2, [.1, .2, .3], 3, 2),
+    # int() truncation: int(0.5 * 3) + 2 = 3
+    (0.5, 3, [.1, .2, .3, .4, .6, .7], 3, 2),
+    # ties below tau are kept: 0 0 0 .4 -> tau = .4 -> 3 zeros
+    (1.0, 2, [0., 0., 0., .4, .6, .7], 4, 3),
+    # ties with tau are excluded: 4th smallest is 0, shared by 5 candidates -> none
+    (1.0, 2, [0., 0., 0., 0., 0., .7], 4, 0),
+    # no positive: n_neg = 0 + B = 2; tau = 0 (tie) -> none
+    (1.0, 0, [0., 0., .5, .6, .7], 2, 0),
+    # no candidates: n_neg = 0, no top_k(k=0) failure
+    (1.0, 2, [], 0, 0),
+])
+def test_hard_negative_count_rule(ratio, n_pos, p_bg, expected_n_neg, expected_sel):
+    batch, n_anc = 2, 8
+    gscores = np.full(batch * n_anc, 0.5, np.float32)          # ignored by default
+    proplogits = np.zeros((batch * n_anc, 2), np.float32)
+    gscores[:n_pos] = 0.9
+    for i, p in enumerate(p_bg):
+        j = n_pos + i
+        gscores[j] = 0.1
+        proplogits[j] = prop_row(p)
+    gscores = gscores.reshape(batch, n_anc)
+    proplogits = proplogits.reshape(batch, n_anc, 2)
+    config = LossConfig(negative_ratio=ratio)
+    with tf.Graph().as_default():
+        pos, neg, n_neg = mine_hard_negatives(const(gscores), const(proplogits), config)
+        got_pos, got_neg, got_n = run([pos, neg, n_neg])
+    np_pos, np_neg, np_n = np_negatives(gscores, proplogits, ratio)
+    assert got_n == np_n == expected_n_neg
+    assert got_pos.sum() == n_pos
+    assert got_neg.sum() == np_neg.sum() == expected_sel
+    np.testing.assert_array_equal(got_neg, np_neg)
+    np.testing.assert_array_equal(got_pos, np_pos)
+
+
+def test_negative_threshold_is_global_over_batch():
+    # video 0 holds all the hardest candidates: mining is over B*N_anc, not per video
+    gscores = np.array([[0.9, 0.1, 0.1, 0.1], [0.5, 0.1, 0.1, 0.1]], np.float32)
+    p = np.array([[.5, .1, .2, .3], [.5, .7, .8, .9]])
+    proplogits = np.stack([np.log(p), np.log(1 - p)], -1).astype(np.float32)
+    with tf.Graph().as_default():
+        _, neg, n_neg = mine_hard_negatives(const(gscores), const(proplogits))
+        got_neg, got_n = run([neg, n_neg])
+    assert got_n == 3                      # min(1 + 2, 6)
+    np.testing.assert_array_equal(got_neg, [[False, True, True, False], [False] * 4])
+
+
+def test_empty_masks_give_finite_zeros():
+    inputs = hand_batch()
+    cases = {}
+    # no positive, no candidate: M = 0 -> actionness = offset = 0
+    g = np.full_like(inputs["gscores"], 0.5)
+    cases["no_mask"] = dict(inputs, gscores=g, giou=giou_of(g))
+    # no positive but candidates: n_neg = B = 2; offset = 0, actionness from 1 mined negative
+    g = np.where(inputs["gscores"] > 0.8, 0.5, inputs["gscores"]).astype(np.float32)
+    prop = inputs["proplogits"].copy()
+    prop[0, 1], prop[1, 1] = prop_row(0.01), prop_row(0.02)
+    cases["no_positive"] = dict(inputs, gscores=g, giou=giou_of(g), proplogits=prop)
+    # same, but the two hardest candidates are saturated (p_bg = 0, an exact tie at tau = 0):
+    # the strict rule selects nothing, so M = 0 although candidates exist
+    cases["no_positive_tied"] = dict(inputs, gscores=g, giou=giou_of(g))
+    # no giou >= 0: overlap = 0
+    cases["no_giou"] = dict(inputs, giou=np.full_like(inputs["giou"], -1.0))
+    with tf.Graph().as_default():
+        fetch = {}
+        for name, case in cases.items():
+            t, losses = build_localization(case)
+            grads = tf.compat.v1.gradients(losses["total"], [t["proplogits"], t["offsets"], t["overlap"]],
+                                           unconnected_gradients="zero")
+            fetch[name] = (losses, grads)
+        got = run(fetch)
+    for name, (losses, grads) in got.items():
+        for key, value in losses.items():
+            assert np.isfinite(value), (name, key)
+        for grad in grads:
+            assert np.all(np.isfinite(grad)), name
+        assert_losses_equal(losses, np_localization(**cases[name]))
+    assert got["no_mask"][0]["actionness"] == 0.0 and got["no_mask"][0]["offset"] == 0.0
+    assert got["no_mask"][0]["num_negative"] == 0
+    assert got["no_positive"][0]["offset"] == 0.0 and got["no_positive"][0]["actionness"] > 0.0
+    assert got["no_positive"][0]["num_negative"] == 1
+    assert got["no_positive_tied"][0]["num_negative"] == 0
+    assert got["no_positive_tied"][0]["actionness"] == 0.0
+    assert got["no_giou"][0]["overlap"] == 0.0
+    assert np.all(got["no_mask"][1][0] == 0.0)          # d total / d proplogits with M = 0
+
+
+def test_non_finite_targets_outside_masks_do_not_leak():
+    inputs = hand_batch()
+    gloc = inputs["gloc"].copy()
+    gloc[inputs["gscores"] <= 0.8] = np.inf                 # garbage on non-positive anchors
+    case = dict(inputs, gloc=gloc)
+    with tf.Graph().as_default():
+        _, losses = build_localization(case)
+        got = run(losses)
+    np.testing.assert_allclose(got["offset"], np_localization(**inputs)["offset"], rtol=RTOL)
+
+
+def test_gradient_supports():
+    inputs = hand_batch()
+    with tf.Graph().as_default():
+        t, losses = build_localization(inputs)
+        wrt = [t["proplogits"], t["offsets"], t["overlap"], t["anchor_logits"]]
+
+        def grads(name):
+            return tf.compat.v1.gradients(losses[name], wrt, unconnected_gradients="zero")
+
+        got = run({name: grads(name) for name in ("overlap", "offset", "classification", "actionness")})
+    pos, neg, _ = np_negatives(inputs["gscores"], inputs["proplogits"])
+    valid = inputs["giou"] != -1
+
+    g_prop, g_off, g_ov, g_cls = got["overlap"]
+    assert np.all(g_prop == 0) and np.all(g_off == 0) and np.all(g_cls == 0)
+    np.testing.assert_array_equal(g_ov != 0, valid)
+    # d/d y_ov = 2 * 25 * (y_ov - giou) / #valid
+    expected = np.where(valid, 50.0 * (inputs["overlap"] - inputs["giou"]) / valid.sum(), 0.0)
+    np.testing.assert_allclose(g_ov, expected, rtol=1e-5, atol=1e-7)
+
+    g_prop, g_off, g_ov, g_cls = got["offset"]
+    assert np.all(g_prop == 0) and np.all(g_ov == 0) and np.all(g_cls == 0)
+    np.testing.assert_array_equal(np.any(g_off != 0, axis=-1), pos)
+
+    g_prop, g_off, g_ov, g_cls = got["actionness"]
+    np.testing.assert_array_equal(np.any(g_prop != 0, axis=-1), pos | neg)
+    assert np.all(g_off == 0) and np.all(g_ov == 0) and np.all(g_cls == 0)
+
+    g_prop, g_off, g_ov, g_cls = got["classification"]
+    assert np.all(np.any(g_cls != 0, axis=-1))                # every cell, background included
+    assert np.all(g_prop == 0) and np.all(g_off == 0) and np.all(g_ov == 0)
+
+
+# ------------------------------------------------------------------------------------------------
+# randomised comparison
+# ------------------------------------------------------------------------------------------------
+
+GSCORE_POOL = np.array([0.0, 0.0, 0.05, 0.1, 0.2, 0.29, 0.3, 0.5, 0.7, 0.8, 0.81, 0.9, 1.0], np.float32)
+
+
+def random_batch(rng):
+    """Random inputs; gscores on a grid with the threshold values, p_bg distinct or exactly 0."""
+    batch, n_cell, k = int(rng.integers(1, 4)), int(rng.integers(2, 7)), int(rng.integers(2, 6))
+    n_anc = 3 * n_cell
+    gscores = rng.choice(GSCORE_POOL, (batch, n_anc)).astype(np.float32)
+    proplogits = rng.normal(0, 2, (batch, n_anc, 2)).astype(np.float32)
+    proplogits[rng.uniform(size=(batch, n_anc)) < 0.2] = prop_row(0.0)   # exact ties at p_bg = 0
+    p_bg = np.exp(np_log_softmax(proplogits))[..., 0]
+    distinct = np.sort(p_bg[p_bg > 1e-30])             # [-100, 0] rows: ~4e-44 in float64
+    assert np.all(np.diff(distinct) > 1e-5), "near-tie in the random data: change the seed"
+    return {"anchor_logits": rng.normal(0, 2, (batch, n_cell, k)).astype(np.float32),
+            "labels": rng.integers(0, k, batch).astype(np.int32),
+            "proplogits": proplogits,
+            "offsets": rng.normal(0, 2, (batch, n_anc, 2)).astype(np.float32),
+            "overlap": rng.uniform(0, 1, (batch, n_anc)).astype(np.float32),
+            "gscores": gscores,
+            "gloc": rng.normal(0, 2, (batch, n_anc, 2)).astype(np.float32),
+            "giou": giou_of(gscores)}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_random_batches_match_numpy(seed):
+    rng = np.random.default_rng(seed)
+    batches = [random_batch(rng) for _ in range(3)]
+    ratio = float(rng.choice([0.5, 1.0, 3.0]))
+    with tf.Graph().as_default():
+        fetch = [build_localization(b, LossConfig(negative_ratio=ratio))[1] for b in batches]
+        got = run(fetch)
+    for b, g in zip(batches, got):
+        assert_losses_equal(g, np_localization(**b, ratio=ratio))
+
+
+# ------------------------------------------------------------------------------------------------
+# adversarial losses (§5.3)
+# ------------------------------------------------------------------------------------------------
+
+def adversarial_inputs(seed):
+    rng = np.random.default_rng(seed)
+    pool = np.array([0.0, 0.1, 0.29, 0.3, 0.5, 0.7, 0.75, 0.9], np.float32)
+    shape = (2, 12)
+    return (rng.normal(0, 2, shape).astype(np.float32), rng.normal(0, 2, shape).astype(np.float32),
+            rng.choice(pool, shape).astype(np.float32), rng.choice(pool, shape).astype(np.float32))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_adversarial_matches_numpy(seed):
+    d_real, d_fake, g_real, g_fake = adversarial_inputs(seed)
+    with tf.Graph().as_default():
+        got = run(adversarial_losses(const(d_real), const(d_fake), const(g_real), const(g_fake)))
+    expected = np_adversarial(d_real, d_fake, g_real, g_fake)
+    assert expected["num_background"] > 0
+    assert_losses_equal(got, expected)
+
+
+def test_adversarial_mask_is_joint_and_position_wise():
+    g_real = np.array([[0.1, 0.1, 0.5, 0.1]], np.float32)
+    g_fake = np.array([[0.1, 0.9, 0.1, 0.3]], np.float32)
+    d_real = np.array([[0.3, -1.0, 2.0, 1.0]], np.float32)
+    d_fake = np.array([[-0.7, 1.0, 0.5, -2.0]], np.float32)
+    with tf.Graph().as_default():
+        got = run(adversarial_losses(const(d_real), const(d_fake), const(g_real), const(g_fake)))
+    assert got["num_background"] == 1                        # only position 0
+    np.testing.assert_allclose(got["discriminator_real"], 0.1 * np_bce(0.3, 1.0), rtol=RTOL)
+    np.testing.assert_allclose(got["discriminator_fake"], 0.1 * np_bce(-0.7, 0.0), rtol=RTOL)
+    np.testing.assert_allclose(got["generator"], 0.1 * np_bce(-0.7, 1.0), rtol=RTOL)
+
+
+def test_adversarial_empty_mask_gives_finite_zeros():
+    d_real, d_fake, g_real, _ = adversarial_inputs(0)
+    g_fake = np.full_like(g_real, 0.5)                       # no background in the synthetic batch
+    with tf.Graph().as_default():
+        dr, df = const(d_real), const(d_fake)
+        losses = adversarial_losses(dr, df, const(g_real), const(g_fake))
+        grads = tf.compat.v1.gradients([losses["discriminator"], losses["generator"]], [dr, df])
+        got, got_grads = run([losses, grads])
+    assert got["num_background"] == 0
+    for key in ("discriminator_real", "discriminator_fake", "discriminator", "generator"):
+        assert got[key] == 0.0
+    for grad in got_grads:
+        assert np.all(grad == 0.0)
