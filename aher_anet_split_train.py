@@ -1,9 +1,12 @@
 #!/usr/bin/env python
-"""Train AherNet in the ANet-UN (87 classes) -> ANet-AM (113 classes) setting."""
+"""Train AherNet in the ANet-UN (87 classes) -> ANet-AM (113 classes) setting, then test and score it.
+
+  python aher_anet_split_train.py --config configs/anet_split_synthetic_small.yaml [--set key=value] [--out RUN_DIR] [--resume]
+"""
 
 import sys
 
-from aher.cli import stub_entry_point
+from aher.experiment import main
 
 if __name__ == "__main__":
-    sys.exit(stub_entry_point(__doc__, "the localization-core and Algorithm-1 issues (#4, #5)"))
+    sys.exit(main("anet_split", __doc__, "configs/anet_split_synthetic_small.yaml"))

@@ -1,9 +1,12 @@
 #!/usr/bin/env python
-"""Train AherNet (Algorithm 1) in the ANet -> Kinetics-600 setting."""
+"""Train AherNet in the ANet -> Kinetics-600 setting, then test and score it.
+
+  python aher_k600_train.py --config configs/k600_synthetic_small.yaml [--set key=value] [--out RUN_DIR] [--resume]
+"""
 
 import sys
 
-from aher.cli import stub_entry_point
+from aher.experiment import main
 
 if __name__ == "__main__":
-    sys.exit(stub_entry_point(__doc__, "the Algorithm-1 issue (#5)"))
+    sys.exit(main("k600", __doc__, "configs/k600_synthetic_small.yaml"))

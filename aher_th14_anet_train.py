@@ -1,9 +1,12 @@
 #!/usr/bin/env python
-"""Train AherNet in the THUMOS14 -> ActivityNet-FG setting."""
+"""Train AherNet in the THUMOS14 -> ActivityNet-FG setting, then test and score it.
+
+  python aher_th14_anet_train.py --config configs/th14_anet_synthetic_small.yaml [--set key=value] [--out RUN_DIR] [--resume]
+"""
 
 import sys
 
-from aher.cli import stub_entry_point
+from aher.experiment import main
 
 if __name__ == "__main__":
-    sys.exit(stub_entry_point(__doc__, "the Algorithm-1 issue (#5)"))
+    sys.exit(main("th14_anet", __doc__, "configs/th14_anet_synthetic_small.yaml"))

@@ -49,7 +49,7 @@ def count_parameters(config, build_extra=None):
         for space in ("untrimmed", "moment"):
             net.localize(x, space)
         if build_extra is not None:
-            build_extra(net, x)
+            build_extra(net, x, config)
         out = {}
         for group in variable_groups.GROUPS:
             out[group] = int(sum(np.prod(v.shape.as_list()) for v in variable_groups.collect(group, graph)))

@@ -1,0 +1,69 @@
+"""One experiment = train with the configured method, then test and score (the entry scripts' body).
+
+Contract: ``main(setting, description, argv)`` parses the common flags (``--config``,
+``--set key=value``, ``--out``, ``--resume``, ``--no-test``, ``--quiet``), loads the config,
+checks that it belongs to the entry script's setting, trains with ``train.method`` and, unless
+``--no-test``, evaluates the final snapshot and prints the metrics table.  Every user error is
+one line on stderr with exit code 2.
+Limits: argument handling and sequencing only; the work is in ``aher.train`` and ``aher.inference``.
+"""
+
+import argparse
+import datetime
+from pathlib import Path
+
+from aher.cli import UserError, run_main
+from aher.config import load_config
+from aher.paths import PROJECT_ROOT
+
+METHODS = ("algorithm1", "oracle", "pretrain")
+
+
+def build_parser(description, default_config):
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--config", default=default_config, help=f"YAML config (default: {default_config})")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set train.iterations=100 (repeatable)")
+    p.add_argument("--out", help="run folder (default: runs/<config name>-<timestamp>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
+    p.add_argument("--no-test", action="store_true", help="train only")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def train(config, out_dir, resume=False, progress=True):
+    method = config["train"]["method"]
+    if method in ("oracle", "pretrain"):
+        from aher.train.supervised import train_supervised
+
+        return train_supervised(config, out_dir, role=method, resume=resume, progress=progress)
+    if method == "algorithm1":
+        try:
+            from aher.train.algorithm1 import train_algorithm1
+        except ImportError:
+            raise UserError("train.method 'algorithm1' arrives with the Algorithm-1 issue (#5); "
+                            "use train.method=oracle or pretrain for now") from None
+        return train_algorithm1(config, out_dir, resume=resume, progress=progress)
+    raise UserError(f"train.method must be one of {', '.join(METHODS)}, not {method!r}")
+
+
+def run(setting, description, default_config, argv=None):
+    args = build_parser(description, default_config).parse_args(argv)
+    config = load_config(args.config, args.set)
+    if config["setting"] != setting:
+        raise UserError(f"{args.config}: setting is '{config['setting']}', this script trains '{setting}'")
+    out = Path(args.out) if args.out else (
+        PROJECT_ROOT / "runs" / f"{Path(args.config).stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+    run_dir, checkpoint = train(config, out, resume=args.resume, progress=not args.quiet)
+    print(f"trained: {checkpoint}")
+    if not args.no_test:
+        from aher.inference import evaluate_run, format_metrics
+
+        metrics = evaluate_run(config, out, out, progress=not args.quiet)
+        print(format_metrics(metrics))
+        print(f"wrote {out / 'metrics.json'} and {out / metrics['results_file']}")
+    return 0
+
+
+def main(setting, description, default_config, argv=None):
+    return run_main(lambda a: run(setting, description, default_config, a), argv)

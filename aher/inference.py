@@ -1,0 +1,173 @@
+"""Inference and scoring of a trained model on the evaluation videos (reference §9).
+
+Contract: ``evaluate_run(config, checkpoint_or_run_dir, out_dir, all_snapshots)`` builds the
+Loc branch with the *moment* label space's transferred classifier ``T(W~_regv)`` on the
+evaluation stream (batch 1), restores the model variables, decodes + scores + NMS every video
+(``aher.model.postprocess``), writes the ActivityNet result JSON, scores it with
+``evaluation`` (detection mAP at ``eval.tiou_thresholds``, proposal AR@AN / AUC) and writes
+``metrics.json``:
+
+    mAP@0.5, mAP@0.75, mAP@0.95, average_mAP   fractions in [0, 1] (as the official evaluator)
+    AR@100, AUC                                percent (as the official proposal script prints)
+    video_accuracy                             argmax of the mean cell probability == GT label
+    mAP, tiou_thresholds, checkpoint, iteration
+
+With ``all_snapshots`` every snapshot of the run (or those listed in ``eval.snapshots``) is
+evaluated and the best by average mAP is reported, like upstream's test script -- note that
+this selects the model on the evaluation set, as upstream did.
+Limits: no training; G, D and the untrimmed-set classifier are not loaded (not needed).
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from aher.cli import UserError
+from aher.data.pipeline import eval_dataset
+from aher.datasets import resolve_dataset
+from aher.model import postprocess
+from aher.model.graph import AherNet, ModelConfig
+from aher.train.run_dir import checkpoint_iteration
+from evaluation import ANETdetection, ANETproposal
+from evaluation.cli_common import write_json_atomic
+
+
+def postprocess_config(config):
+    return postprocess.PostprocessConfig(**config["inference"])
+
+
+def _checkpoints(path, all_snapshots, wanted):
+    """Checkpoint prefixes to evaluate for a run folder, a checkpoints folder or a prefix."""
+    path = Path(path)
+    folder = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+    if folder.is_dir():
+        state = tf.train.get_checkpoint_state(str(folder))
+        if not state or not state.model_checkpoint_path:
+            raise UserError(f"{folder}: no checkpoint found")
+        paths = sorted(state.all_model_checkpoint_paths, key=checkpoint_iteration)
+        if not all_snapshots:
+            return [state.model_checkpoint_path]
+        if wanted:
+            chosen = [p for p in paths if checkpoint_iteration(p) in set(wanted)]
+            if not chosen:
+                raise UserError(f"{folder}: none of the snapshots {wanted} (eval.snapshots) exists")
+            return chosen
+        return paths
+    if not Path(str(path) + ".index").is_file():
+        raise UserError(f"{path}: neither a run folder nor a checkpoint")
+    return [str(path)]
+
+
+class Evaluator:
+    """The inference graph, built once, evaluable for several checkpoints."""
+
+    def __init__(self, config, dataset):
+        self.config = config
+        self.dataset = dataset
+        self.model = ModelConfig.from_dict(config["model"])
+        self.classes = dataset.classes["moment"]
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            ds = eval_dataset(dataset.path("eval"), dataset.videos, self.classes,
+                              length=self.model.temporal_length, max_gt=int(config["data"]["max_gt"]))
+            self.iterator = tf.compat.v1.data.make_initializable_iterator(ds)
+            batch = self.iterator.get_next()
+            net = AherNet(self.model, {"moment": len(self.classes)})
+            loc = net.localize(batch["features"], "moment")
+            self.layers = net.layers
+            self.fetches = {"offsets": loc["offsets"][0], "overlap": loc["overlap"][0],
+                            "cell_probs": loc["cell_probs"][0], "video_id": batch["video_id"][0],
+                            "duration": batch["duration"][0], "label": batch["label"][0]}
+            model_vars = [v for v in tf.compat.v1.global_variables() if v.op.name.startswith("aher/")]
+            self.saver = tf.compat.v1.train.Saver(model_vars)
+        self.session = tf.compat.v1.Session(graph=self.graph)
+
+    def predict(self, checkpoint, progress=True):
+        """Restore ``checkpoint`` and return ``(detections per video, video accuracy)``."""
+        with self.graph.as_default():
+            self.saver.restore(self.session, checkpoint)
+        self.session.run(self.iterator.initializer)
+        pp = postprocess_config(self.config)
+        detections, correct, total = {}, 0, 0
+        bar = tqdm(desc="test", disable=not progress, dynamic_ncols=True, unit="video")
+        while True:
+            try:
+                out = self.session.run(self.fetches)
+            except tf.errors.OutOfRangeError:
+                break
+            video = out["video_id"].decode() if isinstance(out["video_id"], bytes) else str(out["video_id"])
+            detections[video] = postprocess.detect(out["offsets"], out["overlap"], out["cell_probs"], self.layers,
+                                                   self.model.temporal_length, float(out["duration"]), pp)
+            if out["label"] >= 0:
+                total += 1
+                correct += int(np.argmax(out["cell_probs"].mean(axis=0)) == out["label"])
+            bar.update(1)
+        bar.close()
+        return detections, correct / max(total, 1)
+
+    def close(self):
+        self.session.close()
+
+
+def score(results, gt_path, config):
+    """Detection and proposal metrics of a result dict against ``gt_path`` (subset validation)."""
+    thresholds = config["eval"]["tiou_thresholds"]
+    det = ANETdetection(str(gt_path), results, tiou_thresholds=thresholds, subset="validation").evaluate()
+    prop = ANETproposal(str(gt_path), results, subset="validation").evaluate()
+    thr = np.array(det["tiou_thresholds"])
+
+    def at(t):
+        hit = np.flatnonzero(np.isclose(thr, t))
+        return float(det["mAP"][hit[0]]) if hit.size else None
+
+    return {"mAP@0.5": at(0.5), "mAP@0.75": at(0.75), "mAP@0.95": at(0.95), "average_mAP": det["average_mAP"],
+            "AR@100": 100.0 * prop["AR@100"], "AUC": prop["AUC"], "mAP": det["mAP"],
+            "tiou_thresholds": det["tiou_thresholds"]}
+
+
+def format_metrics(m):
+    def pct(v):
+        return "  -  " if v is None else f"{100 * v:5.2f}"
+
+    return (f"mAP@0.5 {pct(m['mAP@0.5'])}  mAP@0.75 {pct(m['mAP@0.75'])}  mAP@0.95 {pct(m['mAP@0.95'])}  "
+            f"average mAP {pct(m['average_mAP'])}  |  AR@100 {m['AR@100']:.2f}  AUC {m['AUC']:.2f}  "
+            f"|  video acc {100 * m['video_accuracy']:.1f}")
+
+
+def evaluate_run(config, checkpoint, out_dir, all_snapshots=False, progress=True, log=print):
+    """Evaluate one or several snapshots; write results JSON + ``metrics.json`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    dataset = resolve_dataset(config, needed=("gt", "classes_untrimmed", "classes_moment", "eval"),
+                              log=log, progress=progress)
+    paths = _checkpoints(checkpoint, all_snapshots, config["eval"].get("snapshots") or [])
+    evaluator = Evaluator(config, dataset)
+    per_snapshot, best = {}, None
+    try:
+        for path in paths:
+            detections, accuracy = evaluator.predict(path, progress=progress)
+            results = postprocess.results_dict(detections, evaluator.classes)
+            metrics = score(results, dataset.path("gt"), config)
+            metrics.update(video_accuracy=accuracy, checkpoint=str(path), iteration=checkpoint_iteration(path))
+            log(f"[{Path(path).name}] {format_metrics(metrics)}")
+            per_snapshot[metrics["iteration"]] = metrics
+            if best is None or metrics["average_mAP"] > best[0]["average_mAP"]:
+                best = (metrics, results)
+    finally:
+        evaluator.close()
+    metrics, results = best
+    name = f"results_{metrics['iteration']}.json" if metrics["iteration"] >= 0 else "results.json"
+    write_json_atomic(out_dir / name, results)
+    summary = dict(metrics, results_file=name)
+    if len(per_snapshot) > 1:
+        summary["snapshots"] = {str(k): {kk: v[kk] for kk in ("average_mAP", "mAP@0.5", "AUC")}
+                                for k, v in per_snapshot.items()}
+    write_json_atomic(out_dir / "metrics.json", summary)
+    return summary
+
+
+def load_metrics(path):
+    with open(path) as fh:
+        return json.load(fh)

@@ -1,0 +1,1 @@
+"""Training: learning-rate schedule, in-graph batch cache, run folders, and the trainers."""

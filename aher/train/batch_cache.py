@@ -1,0 +1,38 @@
+"""Hold one batch per input stream in graph variables, so every sub-step reuses it.
+
+Contract: ``BatchCache(streams)`` takes ``{stream: {key: tensor}}`` (the ``get_next()`` dicts of
+the tf.data iterators) and creates one non-trainable *local* variable per numeric tensor.
+``cache.load`` copies a fresh batch of every stream into the variables inside the graph (one
+``session.run`` per iteration); ``cache.tensors[stream][key]`` reads them.  Sub-steps that run
+afterwards in separate ``session.run`` calls all see the same batch, and nothing is copied from
+Python into the graph (upstream fed ~64 MB per stream per sub-step through ``feed_dict``).
+
+Limits: tensors need fully static shapes (training pipelines drop the last short batch);
+string tensors are not cached.  The variables live in ``LOCAL_VARIABLES`` so checkpoints never
+contain data.
+"""
+
+import tensorflow as tf
+
+
+class BatchCache:
+    def __init__(self, streams, scope="batch_cache"):
+        self.tensors = {}
+        assigns = []
+        with tf.compat.v1.variable_scope(scope):
+            for stream, tensors in streams.items():
+                self.tensors[stream] = {}
+                for key, tensor in tensors.items():
+                    if tensor.dtype == tf.string:
+                        continue
+                    shape = tensor.shape
+                    if not shape.is_fully_defined():
+                        raise ValueError(f"batch cache: {stream}/{key} has a dynamic shape {shape}; "
+                                         "training streams must have static shapes (drop_remainder)")
+                    var = tf.compat.v1.get_variable(
+                        f"{stream}/{key}", shape=shape, dtype=tensor.dtype, trainable=False,
+                        initializer=tf.compat.v1.zeros_initializer(),
+                        collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
+                    assigns.append(var.assign(tensor))
+                    self.tensors[stream][key] = var.read_value() if hasattr(var, "read_value") else var
+        self.load = tf.group(*assigns, name="load_batches")

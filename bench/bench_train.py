@@ -1,0 +1,168 @@
+#!/usr/bin/env python
+"""Time Algorithm 1: per sub-step, per iteration, and the overhead ratio.
+
+For each configuration (small synthetic config with its real input pipeline; paper shapes
+T=512, D=2048, B=16, K=200/600 with in-memory random batches), with and without XLA
+auto-clustering, a fresh subprocess builds the Algorithm-1 graph, runs ``--warmup`` iterations,
+then times ``--iterations`` iterations: the batch load, every sub-step's ``session.run``, and
+the whole iteration.  ratio = iteration time / sum of sub-step times (goal <= 1.2: the
+batch cache means sub-steps re-use one batch instead of re-feeding it from Python).
+
+  python bench/bench_train.py [--configs small,paper] [--xla off,on] [--iterations 3] [--report reports/bench_train.md]
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def paper_overrides():
+    return ["model.feature_dim=2048", "model.temporal_length=512", "model.conv1_width=2048",
+            "model.conv2_width=1024", "model.anchor_widths=[256, 256, 512, 512, 1024, 1024, 2048, 2048]",
+            "context.hidden_width=1024", "train.batch_size=16", "inference.select_top_k=765"]
+
+
+def memory_streams(config, num_classes, seed=0):
+    import numpy as np
+    import tensorflow as tf
+
+    from aher.model.graph import ModelConfig
+
+    model = ModelConfig.from_dict(config["model"])
+    b, t, d = int(config["train"]["batch_size"]), model.temporal_length, model.feature_dim
+    rng = np.random.default_rng(seed)
+    gt = -np.ones((b, 25, 2), np.float32)
+    starts = rng.uniform(0, t * 0.6, size=b)
+    gt[:, 0, 0], gt[:, 0, 1] = starts, starts + rng.uniform(t * 0.1, t * 0.4, size=b)
+    arrays = {
+        "moments": {"features": rng.normal(size=(b, t // 2, d)).astype(np.float32),
+                    "label": rng.integers(0, num_classes["moment"], b).astype(np.int32),
+                    "ratio_id": rng.integers(14, 20, b).astype(np.int32),
+                    "pos_id": rng.integers(1, 20, b).astype(np.int32)},
+        "untrimmed": {"features": rng.normal(size=(b, t, d)).astype(np.float32), "gt": gt,
+                      "label": rng.integers(0, num_classes["untrimmed"], b).astype(np.int32),
+                      "duration": np.full(b, 120.0, np.float32)},
+        "foreground": {"features": rng.normal(size=(b, t, d)).astype(np.float32),
+                       "label": rng.integers(0, num_classes["untrimmed"], b).astype(np.int32)},
+    }
+    return {k: tf.data.Dataset.from_tensors(v).repeat() for k, v in arrays.items()}
+
+
+def worker(args):
+    """Run inside a subprocess: build, warm up, time; print one JSON line."""
+    import tensorflow as tf
+
+    from aher.config import load_config
+    from aher.train.algorithm1 import build_algorithm1_graph, make_streams
+    from aher.train.supervised import session_config
+
+    if args.shape == "paper":
+        config = load_config(ROOT / "configs" / "k600_synthetic_small.yaml", paper_overrides())
+        classes = {"untrimmed": 200, "moment": 600}
+        streams = lambda: memory_streams(config, classes)  # noqa: E731
+    else:
+        from aher.datasets import resolve_dataset
+
+        config = load_config(ROOT / "configs" / "k600_synthetic_small.yaml")
+        dataset = resolve_dataset(config, log=lambda *a: None, progress=False)
+        classes = {k: len(v) for k, v in dataset.classes.items()}
+        streams = lambda: make_streams(config, dataset)  # noqa: E731
+    graph = tf.Graph()
+    with graph.as_default():
+        t0 = time.perf_counter()
+        loop = build_algorithm1_graph(config, streams(), classes)
+        init = [tf.compat.v1.global_variables_initializer(), tf.compat.v1.local_variables_initializer()]
+        build_s = time.perf_counter() - t0
+        sess_cfg = session_config()
+        if args.xla == "on":
+            sess_cfg.graph_options.optimizer_options.global_jit_level = tf.compat.v1.OptimizerOptions.ON_1
+        with tf.compat.v1.Session(graph=graph, config=sess_cfg) as sess:
+            sess.run(init)
+            timings = []
+            for it in range(args.warmup + args.iterations):
+                row = {}
+                start = time.perf_counter()
+                sess.run(loop.load_batches)
+                row["load"] = time.perf_counter() - start
+                for step in loop.steps:
+                    s = time.perf_counter()
+                    sess.run(step.train_op, feed_dict={loop.lr: 1e-4} if step.feed_lr else {})
+                    row[step.name] = time.perf_counter() - s
+                row["iteration"] = time.perf_counter() - start
+                if it >= args.warmup:
+                    timings.append(row)
+    mean = {k: sum(r[k] for r in timings) / len(timings) for k in timings[0]}
+    steps = [s.name for s in loop.steps]
+    compute = sum(mean[s] for s in steps)
+    print(json.dumps({"shape": args.shape, "xla": args.xla, "build_s": build_s, "mean": mean, "steps": steps,
+                      "ratio": mean["iteration"] / compute, "iterations": args.iterations,
+                      "batch": int(config["train"]["batch_size"]), "T": int(config["model"]["temporal_length"]),
+                      "D": int(config["model"]["feature_dim"])}))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--configs", default="small,paper")
+    p.add_argument("--xla", default="off,on")
+    p.add_argument("--iterations", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--report", metavar="FILE")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--shape", default="small", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        return worker(args)
+
+    results = []
+    for shape in args.configs.split(","):
+        for xla in args.xla.split(","):
+            env = dict(os.environ)
+            if xla == "on":
+                env["TF_XLA_FLAGS"] = (env.get("TF_XLA_FLAGS", "") + " --tf_xla_cpu_global_jit --tf_xla_auto_jit=2").strip()
+            cmd = [sys.executable, __file__, "--worker", "--shape", shape, "--xla", xla,
+                   "--iterations", str(args.iterations if shape == "small" else max(1, min(args.iterations, 2))),
+                   "--warmup", str(args.warmup)]
+            print(f"running {shape} shapes, XLA {xla} ...", flush=True)
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+            line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+            if out.returncode != 0 or not line:
+                print(f"  failed (exit {out.returncode}): {out.stderr.strip().splitlines()[-1] if out.stderr else ''}")
+                continue
+            res = json.loads(line[-1])
+            results.append(res)
+            m = res["mean"]
+            print(f"  build {res['build_s']:.1f}s  load {m['load'] * 1e3:.1f} ms  "
+                  + "  ".join(f"{s} {m[s]:.3f}s" for s in res["steps"])
+                  + f"  | iteration {m['iteration']:.3f}s  ratio {res['ratio']:.3f}")
+    if args.report and results:
+        lines = ["# Algorithm 1 training speed", "",
+                 "Produced by `python bench/bench_train.py --report reports/bench_train.md` "
+                 f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, CPU only, TensorFlow "
+                 f"{__import__('tensorflow').__version__}).", "",
+                 "Each row: mean over the timed iterations (after warm-up) of the batch load, each sub-step's "
+                 "`session.run`, the whole iteration, and ratio = iteration / sum of sub-steps. `small` uses "
+                 "`configs/k600_synthetic_small.yaml` with its real HDF5 input pipeline; `paper` uses paper shapes "
+                 "(T=512, D=2048, B=16, K=200/600, paper widths) with in-memory random batches.", ""]
+        steps = results[0]["steps"]
+        lines.append("| shape | XLA | iters | load ms | " + " | ".join(f"{s} s" for s in steps) + " | iteration s | ratio |")
+        lines.append("|---|---|---:|---:|" + "---:|" * len(steps) + "---:|---:|")
+        for r in results:
+            m = r["mean"]
+            lines.append(f"| {r['shape']} (T={r['T']}, D={r['D']}, B={r['batch']}) | {r['xla']} | {r['iterations']} | "
+                         f"{m['load'] * 1e3:.1f} | " + " | ".join(f"{m[s]:.3f}" for s in r["steps"])
+                         + f" | {m['iteration']:.3f} | {r['ratio']:.3f} |")
+        Path(args.report).write_text("\n".join(lines) + "\n")
+        print(f"wrote {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
