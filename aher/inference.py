@@ -36,7 +36,8 @@ from evaluation.cli_common import write_json_atomic
 
 
 def postprocess_config(config):
-    return postprocess.PostprocessConfig(**config["inference"])
+    scaling = tuple(config["model"].get("prior_scaling", (0.1, 0.1)))
+    return postprocess.PostprocessConfig(**config["inference"], prior_scaling=scaling)
 
 
 def _checkpoints(path, all_snapshots, wanted):

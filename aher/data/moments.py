@@ -127,3 +127,45 @@ def write_segment_store(src, videos: Iterable[Video], out_path, min_features, le
     finally:
         if own:
             store.close()
+
+
+def main(argv=None) -> int:
+    """``python -m aher.data.moments --src RAW.h5 --annotations FILE --out OUT.h5 --kind moments|foreground``"""
+    import argparse
+
+    from aher.cli import run_main
+    from aher.data.annotations import load_videos
+
+    def run(args_list):
+        p = argparse.ArgumentParser(
+            prog="python -m aher.data.moments",
+            description="Cut annotated segments out of an UNRESIZED feature store into a segment store "
+                        "(ids '<video>#<k>', meta label/video/start/end): moments (>= 8 features -> 256 steps) "
+                        "or foreground segments (>= 32 features -> 512 steps).")
+        p.add_argument("--src", required=True, help="feature store of the videos at the extractor rate (not resized)")
+        p.add_argument("--annotations", required=True, help="annotation file (any format load_videos reads)")
+        p.add_argument("--out", required=True, help="output segment store (.h5, written atomically)")
+        p.add_argument("--kind", choices=["moments", "foreground"], required=True)
+        p.add_argument("--subset", default=None, help="only videos of this subset (e.g. training)")
+        p.add_argument("--length", type=int, default=None, help="override the output length (default 256 / 512)")
+        p.add_argument("--min-features", type=int, default=None, help="override the minimum length (default 8 / 32)")
+        p.add_argument("--dtype", choices=["float16", "float32"], default="float16")
+        args = p.parse_args(args_list)
+        preset = MOMENTS if args.kind == "moments" else FOREGROUND
+        videos = load_videos(args.annotations)
+        if args.subset:
+            videos = [v for v in videos if v.subset == args.subset]
+        with FeatureStore(args.src) as src:
+            count = write_segment_store(src, videos, args.out,
+                                        args.min_features or preset["min_features"], args.length or preset["length"],
+                                        dtype=args.dtype)
+        print(f"wrote {count} {args.kind} segments of {len(videos)} videos to {args.out}")
+        return 0
+
+    return run_main(run, argv)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

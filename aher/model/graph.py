@@ -39,14 +39,16 @@ class ModelConfig:
     anchor_widths: tuple = (256, 256, 512, 512, 1024, 1024, 2048, 2048)
     transfer: TransferConfig = field(default_factory=TransferConfig)
     num_anchors: int = 3
+    prior_scaling: tuple = (0.1, 0.1)       # SSD scaling of the offsets (upstream); the paper's alpha = 1.0
 
     @classmethod
     def from_dict(cls, section):
         section = dict(section)
         section.pop("num_classes", None)            # class counts belong to the label spaces, not the shape
         transfer = TransferConfig(**section.pop("transfer", {}))
-        if "anchor_widths" in section:
-            section["anchor_widths"] = tuple(section["anchor_widths"])
+        for key in ("anchor_widths", "prior_scaling"):
+            if key in section:
+                section[key] = tuple(section[key])
         return cls(transfer=transfer, **section)
 
     @property

@@ -43,7 +43,7 @@ import numpy as np
 import tensorflow as tf
 
 from aher.model.anchors import clipped_anchor_bounds, flat_anchors
-from aher.model.box_coder import encode, encode_np
+from aher.model.box_coder import PRIOR_SCALING, encode, encode_np
 
 PLACEHOLDER_BOX = (0.0, 1.0)   # matched box of anchors that overlap no GT (ref §4.1)
 PADDING = -1.0                 # value of padding GT slots (ref §1.4)
@@ -60,7 +60,7 @@ def _anchor_arrays(anchor_layers, temporal_length):
     return centers, widths, lo, hi, (hi - lo).astype(np.float32)
 
 
-def match_anchors(gt_boxes, anchor_layers, temporal_length, name=None):
+def match_anchors(gt_boxes, anchor_layers, temporal_length, name=None, prior_scaling=PRIOR_SCALING):
     """Matches GT boxes to anchors and encodes the targets (ref §4.1-4.2).
 
     Args:
@@ -69,6 +69,7 @@ def match_anchors(gt_boxes, anchor_layers, temporal_length, name=None):
       anchor_layers: list of :class:`aher.model.anchors.AnchorLayer` (N_anc anchors in all).
       temporal_length: T of the grid (the IoU clip is ``T - 1``).
       name: name scope (default ``match_anchors``).
+      prior_scaling: SSD prior scaling of the encoded targets (upstream 0.1; the paper's alpha = 1.0).
 
     Returns:
       dict of
@@ -112,7 +113,7 @@ def match_anchors(gt_boxes, anchor_layers, temporal_length, name=None):
                          tf.shape(iou)[2]), axis=2)                         # [B, N]
             gboxes = tf.gather(candidates, first_max, batch_dims=1)        # [B, N, 2]
 
-        glocalisations = encode(gboxes[..., 0], gboxes[..., 1], centers, widths)
+        glocalisations = encode(gboxes[..., 0], gboxes[..., 1], centers, widths, prior_scaling)
         giou = tf.where(gscores > 0.0, gscores, -tf.ones_like(gscores))
         return {"gscores": gscores, "gboxes": gboxes,
                 "glocalisations": glocalisations, "giou": giou}

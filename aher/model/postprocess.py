@@ -78,12 +78,14 @@ class PostprocessConfig:
     keep_top_k: at most this many detections per video after NMS (>= 1).
     select_top_k: candidates entering NMS, ranked by ``y_ov`` (>= 1; larger than the number of
       anchors means all).
+    prior_scaling: box-coder scaling the offsets were trained with (upstream 0.1, paper 1.0).
     """
 
     scoring: str = "upstream"
     nms_threshold: float = 0.9
     keep_top_k: int = 100
     select_top_k: int = 765
+    prior_scaling: tuple = (0.1, 0.1)
 
     def __post_init__(self):
         if self.scoring not in SCORING_MODES:
@@ -211,7 +213,7 @@ def detect(offsets, overlap, cell_probs, anchor_layers, temporal_length, duratio
         raise ValueError(f"duration must be a finite number > 0, not {duration!r}")
 
     # 1. Decode every anchor (grid units, unclipped) and convert to clipped seconds.
-    start_g, end_g = decode_np(offsets, centers, widths)
+    start_g, end_g = decode_np(offsets, centers, widths, tuple(config.prior_scaling))
     start_s, end_s = to_seconds_np(start_g, end_g, temporal_length, duration)
     start_s = np.asarray(start_s, dtype=np.float64).reshape(n_anc)
     end_s = np.asarray(end_s, dtype=np.float64).reshape(n_anc)

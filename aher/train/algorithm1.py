@@ -85,7 +85,7 @@ def build_algorithm1_graph(config, streams, num_classes):
         video, gt_syn = synthesize_untrimmed(mom["features"], mom["ratio_id"], mom["pos_id"], ctx_conf,
                                              model.temporal_length)
         ksyn = net.localize(video, "moment", weights=kcls["weights"])
-        targets_syn = match_anchors(gt_syn, net.layers, model.temporal_length)
+        targets_syn = match_anchors(gt_syn, net.layers, model.temporal_length, prior_scaling=model.prior_scaling)
         loc_syn = losses_lib.localization_losses(ksyn["anchor_logits"], mom["label"], ksyn["proplogits"],
                                                  ksyn["offsets"], ksyn["overlap"], targets_syn, lconf)
     with tf.compat.v1.name_scope("Afg"):
@@ -93,7 +93,7 @@ def build_algorithm1_graph(config, streams, num_classes):
         loss_s2, acc_s2 = losses_lib.classification_loss(afg["logits"], fg["label"], weight=reg_weight)
     with tf.compat.v1.name_scope("Aun"):
         aun = net.localize(unt["features"], "untrimmed", weights=afg["weights"])
-        targets_un = match_anchors(unt["gt"], net.layers, model.temporal_length)
+        targets_un = match_anchors(unt["gt"], net.layers, model.temporal_length, prior_scaling=model.prior_scaling)
         loc_un = losses_lib.localization_losses(aun["anchor_logits"], unt["label"], aun["proplogits"],
                                                 aun["offsets"], aun["overlap"], targets_un, lconf)
     with tf.compat.v1.name_scope("adversary"):

@@ -55,7 +55,7 @@ def localization_step(net, features, gt, labels, label_space, config, lr, var_li
     """
     with tf.compat.v1.name_scope(name):
         loc = net.localize(features, label_space)
-        targets = match_anchors(gt, net.layers, net.config.temporal_length)
+        targets = match_anchors(gt, net.layers, net.config.temporal_length, prior_scaling=net.config.prior_scaling)
         losses = losses_lib.localization_losses(loc["anchor_logits"], labels, loc["proplogits"], loc["offsets"],
                                                 loc["overlap"], targets, loss_config(config))
         train = config["train"]
