@@ -36,7 +36,7 @@ from aher.model.matcher import match_anchors
 from aher.train.batch_cache import BatchCache
 from aher.train.loop import LoopGraph, SubStep, make_iteration_variable, restore_if_resuming, run_loop
 from aher.train.run_dir import RunDir, TrainingError
-from aher.train.supervised import adam, loss_config, session_config
+from aher.train.supervised import adam, localization_loss_set, session_config
 
 
 def context_config(config):
@@ -67,7 +67,6 @@ def build_algorithm1_graph(config, streams, num_classes):
     """
     model = ModelConfig.from_dict(config["model"])
     train, adv = config["train"], config["adversarial"]
-    lconf = loss_config(config)
     ctx_conf = context_config(config)
     tf.compat.v1.set_random_seed(int(train["seed"]))
     cache = BatchCache({name: tf.compat.v1.data.make_one_shot_iterator(ds).get_next()
@@ -86,21 +85,19 @@ def build_algorithm1_graph(config, streams, num_classes):
                                              model.temporal_length)
         ksyn = net.localize(video, "moment", weights=kcls["weights"])
         targets_syn = match_anchors(gt_syn, net.layers, model.temporal_length, prior_scaling=model.prior_scaling)
-        loc_syn = losses_lib.localization_losses(ksyn["anchor_logits"], mom["label"], ksyn["proplogits"],
-                                                 ksyn["offsets"], ksyn["overlap"], targets_syn, lconf)
+        loc_syn = localization_loss_set(net, ksyn, mom["label"], targets_syn, config)
     with tf.compat.v1.name_scope("Afg"):
         afg = net.classify(fg["features"], "untrimmed")
         loss_s2, acc_s2 = losses_lib.classification_loss(afg["logits"], fg["label"], weight=reg_weight)
     with tf.compat.v1.name_scope("Aun"):
         aun = net.localize(unt["features"], "untrimmed", weights=afg["weights"])
         targets_un = match_anchors(unt["gt"], net.layers, model.temporal_length, prior_scaling=model.prior_scaling)
-        loc_un = losses_lib.localization_losses(aun["anchor_logits"], unt["label"], aun["proplogits"],
-                                                aun["offsets"], aun["overlap"], targets_un, lconf)
+        loc_un = localization_loss_set(net, aun, unt["label"], targets_un, config)
     with tf.compat.v1.name_scope("adversary"):
         d_real = discriminator_logits(aun["end_points"])
         d_fake = discriminator_logits(ksyn["end_points"])
         adv_losses = losses_lib.adversarial_losses(d_real, d_fake, targets_un["gscores"], targets_syn["gscores"],
-                                                   weight=float(adv["weight"]))
+                                                   weight=float(adv["weight"]), mask=adv.get("mask", "joint"))
 
     def var_list(step):
         variables = variable_groups.step_var_list(step)

@@ -24,6 +24,7 @@ from aher.data.pipeline import segment_dataset, untrimmed_dataset
 from aher.datasets import resolve_dataset
 from aher.model import losses as losses_lib
 from aher.model import variable_groups
+from aher.model.anchors import flat_anchors
 from aher.model.graph import AherNet, ModelConfig
 from aher.model.matcher import match_anchors
 from aher.train.batch_cache import BatchCache
@@ -48,6 +49,14 @@ def adam(lr, train, name):
                                             epsilon=float(train["adam_epsilon"]), name=name)
 
 
+def localization_loss_set(net, loc, labels, targets, config):
+    """The §5.2 loss set of a Loc branch output, with the config's paper/upstream options."""
+    centers, widths = flat_anchors(net.layers)
+    return losses_lib.localization_losses(loc["anchor_logits"], labels, loc["proplogits"], loc["offsets"],
+                                          loc["overlap"], targets, loss_config(config), anchor_centers=centers,
+                                          anchor_widths=widths, prior_scaling=net.config.prior_scaling)
+
+
 def localization_step(net, features, gt, labels, label_space, config, lr, var_list, name):
     """Build the §5.2 loss set on ``features`` and its two-Adam update over ``var_list``.
 
@@ -56,8 +65,7 @@ def localization_step(net, features, gt, labels, label_space, config, lr, var_li
     with tf.compat.v1.name_scope(name):
         loc = net.localize(features, label_space)
         targets = match_anchors(gt, net.layers, net.config.temporal_length, prior_scaling=net.config.prior_scaling)
-        losses = losses_lib.localization_losses(loc["anchor_logits"], labels, loc["proplogits"], loc["offsets"],
-                                                loc["overlap"], targets, loss_config(config))
+        losses = localization_loss_set(net, loc, labels, targets, config)
         train = config["train"]
         op_prop = adam(lr, train, f"{name}_adam_prop").minimize(losses["prop"], var_list=var_list)
         op_cls = adam(lr, train, f"{name}_adam_cls").minimize(losses["classification"], var_list=var_list)

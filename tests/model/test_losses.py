@@ -439,3 +439,311 @@ def test_adversarial_empty_mask_gives_finite_zeros():
         assert got[key] == 0.0
     for grad in got_grads:
         assert np.all(grad == 0.0)
+
+
+# ------------------------------------------------------------------------------------------------
+# paper-vs-code options (reference §11.1 items 3, 4, 6, 10)
+# ------------------------------------------------------------------------------------------------
+
+PAPER = LossConfig(offset_target="decoded", overlap_target="refined", cls_cells="foreground")
+
+
+def np_decode_cw(offsets, centers, widths, scaling=(0.1, 0.1)):
+    """Eq. 5 / reference §4.3 decoding to (centre, width), float64."""
+    offsets = np.asarray(offsets, np.float64)
+    center = offsets[..., 0] * widths * scaling[0] + centers
+    width = widths * np.exp(offsets[..., 1] * scaling[1])
+    return center, width
+
+
+def np_localization_options(inputs, geometry, offset_target="encoded", overlap_target="anchor",
+                            cls_cells="all", ratio=1.0):
+    """np_localization with the offset / overlap / classification rows replaced per option."""
+    out = np_localization(**inputs, ratio=ratio)
+    centers = np.asarray(geometry["centers"], np.float64)
+    widths = np.asarray(geometry["widths"], np.float64)
+    gboxes = np.asarray(geometry["gboxes"], np.float64)
+    pos, neg, _ = np_negatives(inputs["gscores"], inputs["proplogits"], ratio)
+    m = (pos | neg).sum()
+    c, w = np_decode_cw(inputs["offsets"], centers, widths)
+    if offset_target == "decoded":
+        total = 0.0
+        for b, i in zip(*np.nonzero(pos)):
+            g_s, g_e = gboxes[b, i]
+            total += np_smooth_l1((c[b, i] - (g_s + g_e) / 2) / widths[i])
+            total += np_smooth_l1((w[b, i] - (g_e - g_s)) / widths[i])
+        out["offset"] = 1.0 * total / m if m else 0.0
+    if overlap_target == "refined":
+        valid = list(zip(*np.nonzero(inputs["giou"] != -1)))
+        total = 0.0
+        for b, i in valid:
+            s, e = c[b, i] - w[b, i] / 2, c[b, i] + w[b, i] / 2
+            g_s, g_e = gboxes[b, i]
+            inter = max(0.0, min(e, g_e) - max(s, g_s))
+            iou = inter / ((e - s) + (g_e - g_s) - inter)
+            total += 25.0 * (float(inputs["overlap"][b, i]) - iou) ** 2
+        out["overlap"] = total / len(valid) if valid else 0.0
+    if cls_cells == "foreground":
+        logits, labels = inputs["anchor_logits"], inputs["labels"]
+        cells = sorted({(b, i // 3) for b, i in zip(*np.nonzero(pos))})
+        ce = [np_ce(logits[b, j], labels[b]) for b, j in cells]
+        hits = [logits[b, j].argmax() == labels[b] for b, j in cells]
+        out["classification"] = 2.0 * sum(ce) / len(cells) if cells else 0.0
+        out["accuracy"] = float(np.mean(hits)) if cells else 0.0
+    out["prop"] = out["actionness"] + out["offset"] + out["overlap"]
+    out["total"] = out["prop"] + out["classification"]
+    return out
+
+
+def hand_geometry(inputs):
+    """Unclipped anchors of the 9-anchor hand batch (3 cells x 3 widths) and matched GT boxes.
+
+    Valid anchors (giou != -1) get a GT near the anchor, except (1, 6), whose GT is disjoint from
+    any decoded box (refined IoU 0); the others keep the placeholder [0, 1].
+    """
+    rng = np.random.default_rng(11)
+    centers = np.repeat([10.5, 31.5, 52.5], 3).astype(np.float32)
+    widths = np.tile([16.0, 20.16, 25.39], 3).astype(np.float32)
+    gboxes = np.tile(np.array([0.0, 1.0], np.float32), (2, 9, 1))
+    for b, i in zip(*np.nonzero(inputs["giou"] != -1)):
+        gc = centers[i] + rng.uniform(-4, 4)
+        gw = widths[i] * rng.uniform(0.6, 1.4)
+        gboxes[b, i] = (gc - gw / 2, gc + gw / 2)
+    gboxes[1, 6] = (200.0, 210.0)
+    return {"centers": centers, "widths": widths, "gboxes": gboxes}
+
+
+def build_with_geometry(inputs, geometry, config, pass_anchors=True):
+    """Like build_localization, with targets["gboxes"] and (optionally) the anchors passed."""
+    t = {k: const(v, tf.int32 if k == "labels" else tf.float32) for k, v in inputs.items()}
+    targets = {"gscores": t["gscores"], "glocalisations": t["gloc"], "giou": t["giou"],
+               "gboxes": const(geometry["gboxes"])}
+    anchors = {}
+    if pass_anchors:
+        anchors = {"anchor_centers": geometry["centers"], "anchor_widths": geometry["widths"]}
+    losses = localization_losses(t["anchor_logits"], t["labels"], t["proplogits"], t["offsets"],
+                                 t["overlap"], targets, config, **anchors)
+    return t, losses
+
+
+OPTION_CONFIGS = {
+    "decoded": dict(offset_target="decoded"),
+    "refined": dict(overlap_target="refined"),
+    "foreground": dict(cls_cells="foreground"),
+    "paper": dict(offset_target="decoded", overlap_target="refined", cls_cells="foreground"),
+}
+
+
+def test_options_hand_batch_match_numpy():
+    inputs = hand_batch()
+    logits = inputs["anchor_logits"].copy()
+    logits[0, 0] = [0.0, 0.5, 3.0]            # foreground cell (0, 0) right (label 2): acc 1/3 vs 1/6
+    inputs = dict(inputs, anchor_logits=logits)
+    geometry = hand_geometry(inputs)
+    with tf.Graph().as_default():
+        fetch = {name: build_with_geometry(inputs, geometry, LossConfig(**opts))[1]
+                 for name, opts in OPTION_CONFIGS.items()}
+        fetch["default"] = build_with_geometry(inputs, geometry, LossConfig())[1]
+        got = run(fetch)
+    default = np_localization(**inputs)
+    assert_losses_equal(got["default"], default)                # anchors given but unused
+    for name, opts in OPTION_CONFIGS.items():
+        expected = np_localization_options(inputs, geometry, **opts)
+        assert_losses_equal(got[name], expected)
+        # each option changes its own rows and nothing else
+        changed = {"offset_target": {"offset"}, "overlap_target": {"overlap"},
+                   "cls_cells": {"classification", "accuracy"}}
+        rows = set().union(*(changed[k] for k in opts))
+        for key in ("actionness", "offset", "overlap", "classification", "accuracy"):
+            if key in rows:
+                assert not np.isclose(got[name][key], default[key]), (name, key)
+            else:
+                np.testing.assert_allclose(got[name][key], default[key], rtol=RTOL, err_msg=name)
+    # hand count: positives (0,0) (0,5) (1,2) -> foreground cells (0,0) (0,1) (1,0)
+    logits, labels = inputs["anchor_logits"], inputs["labels"]
+    cells = [(0, 0), (0, 1), (1, 0)]
+    hand_cls = 2.0 * sum(np_ce(logits[b, j], labels[b]) for b, j in cells) / 3
+    np.testing.assert_allclose(got["foreground"]["classification"], hand_cls, rtol=RTOL)
+    assert got["default"]["accuracy"] == pytest.approx(1 / 6)
+    assert got["foreground"]["accuracy"] == pytest.approx(1 / 3)
+
+
+def test_decoded_and_refined_perfect_prediction():
+    # offsets = SSD encoding of the matched GT (written out here) -> decoded offset 0, IoU 1
+    inputs = hand_batch()
+    geometry = hand_geometry(inputs)
+    g = geometry["gboxes"].astype(np.float64)
+    centers, widths = geometry["centers"], geometry["widths"]
+    t_c = ((g[..., 0] + g[..., 1]) / 2 - centers) / widths / 0.1
+    t_w = np.log((g[..., 1] - g[..., 0]) / widths) / 0.1
+    case = dict(inputs, offsets=np.stack([t_c, t_w], -1).astype(np.float32))
+    with tf.Graph().as_default():
+        got = run(build_with_geometry(case, geometry, PAPER)[1])
+    valid = inputs["giou"] != -1
+    assert got["offset"] == pytest.approx(0.0, abs=1e-9)
+    expected_ov = 25.0 * np.mean((inputs["overlap"][valid] - 1.0) ** 2)
+    np.testing.assert_allclose(got["overlap"], expected_ov, rtol=1e-4)
+
+
+def test_option_gradients():
+    inputs = hand_batch()
+    geometry = hand_geometry(inputs)
+    with tf.Graph().as_default():
+        t, losses = build_with_geometry(inputs, geometry, PAPER)
+        wrt = [t["proplogits"], t["offsets"], t["overlap"], t["anchor_logits"]]
+        got = run({name: tf.compat.v1.gradients(losses[name], wrt, unconnected_gradients="zero")
+                   for name in ("offset", "overlap", "classification")})
+    pos, _, _ = np_negatives(inputs["gscores"], inputs["proplogits"])
+    valid = inputs["giou"] != -1
+
+    g_prop, g_off, g_ov, g_cls = got["offset"]                # through the decoding
+    assert np.all(g_prop == 0) and np.all(g_ov == 0) and np.all(g_cls == 0)
+    np.testing.assert_array_equal(np.any(g_off != 0, axis=-1), pos)
+
+    g_prop, g_off, g_ov, g_cls = got["overlap"]               # stop_gradient on the decoded box
+    assert np.all(g_prop == 0) and np.all(g_off == 0) and np.all(g_cls == 0)
+    np.testing.assert_array_equal(g_ov != 0, valid)
+
+    g_prop, g_off, g_ov, g_cls = got["classification"]       # foreground cells only
+    assert np.all(g_prop == 0) and np.all(g_off == 0) and np.all(g_ov == 0)
+    fg_cells = np.zeros((2, 3), bool)
+    fg_cells[0, 0] = fg_cells[0, 1] = fg_cells[1, 0] = True
+    np.testing.assert_array_equal(np.any(g_cls != 0, axis=-1), fg_cells)
+
+
+def test_option_empty_sets_give_finite_zeros():
+    inputs = hand_batch()
+    geometry = hand_geometry(inputs)
+    g_none = np.full_like(inputs["gscores"], 0.5)            # no positive, no candidate: M = 0
+    cases = {"no_mask": dict(inputs, gscores=g_none, giou=giou_of(g_none)),
+             "no_giou": dict(inputs, giou=np.full_like(inputs["giou"], -1.0))}
+    garbage = dict(geometry, gboxes=np.where((inputs["giou"] == -1)[..., None], np.inf,
+                                             geometry["gboxes"]).astype(np.float32))
+    with tf.Graph().as_default():
+        fetch = {}
+        for name, case in cases.items():
+            t, losses = build_with_geometry(case, geometry, PAPER)
+            grads = tf.compat.v1.gradients(losses["total"], [t["offsets"], t["overlap"], t["anchor_logits"]],
+                                           unconnected_gradients="zero")
+            fetch[name] = (losses, grads)
+        # non-finite gboxes on unused anchors reach neither the value nor the gradient
+        t, losses = build_with_geometry(inputs, garbage, PAPER)
+        fetch["garbage"] = (losses, tf.compat.v1.gradients(losses["total"], [t["offsets"], t["overlap"]]))
+        got = run(fetch)
+    for name, (losses, grads) in got.items():
+        for key, value in losses.items():
+            assert np.isfinite(value), (name, key)
+        for grad in grads:
+            assert np.all(np.isfinite(grad)), name
+    assert_losses_equal(got["no_mask"][0], np_localization_options(cases["no_mask"], geometry, **OPTION_CONFIGS["paper"]))
+    assert_losses_equal(got["no_giou"][0], np_localization_options(cases["no_giou"], geometry, **OPTION_CONFIGS["paper"]))
+    assert_losses_equal(got["garbage"][0], np_localization_options(inputs, geometry, **OPTION_CONFIGS["paper"]))
+    no_mask = got["no_mask"][0]
+    assert no_mask["offset"] == 0.0 and no_mask["classification"] == 0.0 and no_mask["accuracy"] == 0.0
+    assert np.all(got["no_mask"][1][0] == 0) and np.all(got["no_mask"][1][2] == 0)
+    assert got["no_giou"][0]["overlap"] == 0.0 and np.all(got["no_giou"][1][1] == 0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_batches_options_match_numpy(seed):
+    rng = np.random.default_rng(100 + seed)
+    cases = []
+    for _ in range(3):
+        b = random_batch(rng)
+        batch, n_anc = b["gscores"].shape
+        centers = rng.uniform(0, 64, n_anc).astype(np.float32)
+        widths = rng.uniform(4, 40, n_anc).astype(np.float32)
+        gc = centers + rng.normal(0, 5, (batch, n_anc))
+        gw = widths * rng.uniform(0.5, 2.0, (batch, n_anc))
+        gboxes = np.stack([gc - gw / 2, gc + gw / 2], -1).astype(np.float32)
+        opts = {k: str(rng.choice(v)) for k, v in (("offset_target", ["encoded", "decoded"]),
+                                                   ("overlap_target", ["anchor", "refined"]),
+                                                   ("cls_cells", ["all", "foreground"]))}
+        cases.append((b, {"centers": centers, "widths": widths, "gboxes": gboxes}, opts))
+    with tf.Graph().as_default():
+        got = run([build_with_geometry(b, geo, LossConfig(**opts))[1] for b, geo, opts in cases])
+    for (b, geo, opts), g in zip(cases, got):
+        assert_losses_equal(g, np_localization_options(b, geo, **opts))
+
+
+def test_invalid_options_and_missing_anchors_raise():
+    for field, allowed in (("offset_target", "'encoded', 'decoded'"), ("overlap_target", "'anchor', 'refined'"),
+                           ("cls_cells", "'all', 'foreground'")):
+        with pytest.raises(ValueError, match=f"{field}.*{allowed}"):
+            LossConfig(**{field: "paper"})
+    inputs = hand_batch()
+    geometry = hand_geometry(inputs)
+    with tf.Graph().as_default():
+        with pytest.raises(ValueError, match="mask.*'joint', 'separate'"):
+            adversarial_losses(*[const(x) for x in adversarial_inputs(0)], mask="both")
+        for field, value in (("offset_target", "decoded"), ("overlap_target", "refined")):
+            config = LossConfig(**{field: value})
+            with pytest.raises(ValueError, match=f"{field}='{value}'.*anchor_centers"):
+                build_with_geometry(inputs, geometry, config, pass_anchors=False)
+            with pytest.raises(ValueError, match=f"{field}='{value}'.*gboxes"):
+                build_localization(inputs, config)
+        build_with_geometry(inputs, geometry, LossConfig(cls_cells="foreground"), pass_anchors=False)
+
+
+def np_adversarial_separate(d_real, d_fake, g_real, g_fake, weight=0.1):
+    def bg(g):
+        return (~(g > np.float32(0.7))) & (g < np.float32(0.3))
+
+    def term(logits, target, mask):
+        n = int(mask.sum())
+        return (weight * np_bce(logits[mask], target).sum() / n if n else 0.0), n
+
+    real, n_real = term(d_real, 1.0, bg(g_real))
+    fake, n_fake = term(d_fake, 0.0, bg(g_fake))
+    gen, _ = term(d_fake, 1.0, bg(g_fake))
+    return {"discriminator_real": real, "discriminator_fake": fake, "discriminator": real + fake,
+            "generator": gen, "num_background": n_real + n_fake,
+            "num_background_real": n_real, "num_background_fake": n_fake}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_adversarial_separate_matches_numpy(seed):
+    d_real, d_fake, g_real, g_fake = adversarial_inputs(seed)
+    with tf.Graph().as_default():
+        args = [const(x) for x in (d_real, d_fake, g_real, g_fake)]
+        got = run({"separate": adversarial_losses(*args, mask="separate"),
+                   "joint": adversarial_losses(*args, mask="joint")})
+    expected = np_adversarial_separate(d_real, d_fake, g_real, g_fake)
+    assert expected["num_background_real"] > got["joint"]["num_background"] > 0
+    assert_losses_equal(got["separate"], expected)
+    assert_losses_equal(got["joint"], np_adversarial(d_real, d_fake, g_real, g_fake))
+
+
+def test_adversarial_separate_masks_by_hand_and_empty_sides():
+    # same data as the joint test: bg_real = {0, 1, 3}, bg_fake = {0, 2} (0.3 is not < 0.3)
+    g_real = np.array([[0.1, 0.1, 0.5, 0.1]], np.float32)
+    g_fake = np.array([[0.1, 0.9, 0.1, 0.3]], np.float32)
+    d_real = np.array([[0.3, -1.0, 2.0, 1.0]], np.float32)
+    d_fake = np.array([[-0.7, 1.0, 0.5, -2.0]], np.float32)
+    none = np.full_like(g_real, 0.5)
+    with tf.Graph().as_default():
+        dr, df = const(d_real), const(d_fake)
+        hand = adversarial_losses(dr, df, const(g_real), const(g_fake), mask="separate")
+        fetch = {"hand": hand}
+        for name, (gr, gf) in {"no_real": (none, g_fake), "no_fake": (g_real, none)}.items():
+            losses = adversarial_losses(dr, df, const(gr), const(gf), mask="separate")
+            grads = tf.compat.v1.gradients([losses["discriminator"], losses["generator"]], [dr, df],
+                                           unconnected_gradients="zero")
+            fetch[name] = (losses, grads)
+        got = run(fetch)
+    hand = got["hand"]
+    assert (hand["num_background_real"], hand["num_background_fake"], hand["num_background"]) == (3, 2, 5)
+    real = 0.1 * (np_bce(0.3, 1.0) + np_bce(-1.0, 1.0) + np_bce(1.0, 1.0)) / 3
+    np.testing.assert_allclose(hand["discriminator_real"], real, rtol=RTOL)
+    np.testing.assert_allclose(hand["discriminator_fake"], 0.1 * (np_bce(-0.7, 0.0) + np_bce(0.5, 0.0)) / 2, rtol=RTOL)
+    np.testing.assert_allclose(hand["generator"], 0.1 * (np_bce(-0.7, 1.0) + np_bce(0.5, 1.0)) / 2, rtol=RTOL)
+
+    losses, (g_dr, g_df) = got["no_real"]
+    assert losses["num_background_real"] == 0 and losses["discriminator_real"] == 0.0
+    assert np.all(g_dr == 0) and np.all(np.isfinite(g_df))
+    np.testing.assert_allclose(losses["generator"], hand["generator"], rtol=RTOL)
+    losses, (g_dr, g_df) = got["no_fake"]
+    assert losses["num_background_fake"] == 0
+    assert losses["discriminator_fake"] == 0.0 and losses["generator"] == 0.0
+    assert np.all(g_df == 0) and np.all(np.isfinite(g_dr))
+    np.testing.assert_allclose(losses["discriminator_real"], real, rtol=RTOL)
