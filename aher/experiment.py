@@ -16,7 +16,7 @@ from aher.cli import UserError, run_main
 from aher.config import load_config
 from aher.paths import PROJECT_ROOT
 
-METHODS = ("algorithm1", "oracle", "pretrain")
+METHODS = ("algorithm1", "oracle", "pretrain", "no_adversary", "minus", "moments_only", "zero")
 
 
 def build_parser(description, default_config):
@@ -37,13 +37,10 @@ def train(config, out_dir, resume=False, progress=True):
         from aher.train.supervised import train_supervised
 
         return train_supervised(config, out_dir, role=method, resume=resume, progress=progress)
-    if method == "algorithm1":
-        try:
-            from aher.train.algorithm1 import train_algorithm1
-        except ImportError:
-            raise UserError("train.method 'algorithm1' arrives with the Algorithm-1 issue (#5); "
-                            "use train.method=oracle or pretrain for now") from None
-        return train_algorithm1(config, out_dir, resume=resume, progress=progress)
+    if method in METHODS:
+        from aher.train.algorithm1 import train_algorithm1
+
+        return train_algorithm1(config, out_dir, resume=resume, progress=progress, method=method)
     raise UserError(f"train.method must be one of {', '.join(METHODS)}, not {method!r}")
 
 

@@ -30,14 +30,46 @@ from aher.data.pipeline import eval_dataset
 from aher.datasets import resolve_dataset
 from aher.model import postprocess
 from aher.model.graph import AherNet, ModelConfig
+from aher.model.heads import anchor_classifier
 from aher.train.run_dir import checkpoint_iteration
 from evaluation import ANETdetection, ANETproposal
 from evaluation.cli_common import write_json_atomic
 
 
+INFERENCE_MODES = ("transfer", "no_transfer", "snippet")
+#: inference.mode "auto" -> the mode each training method is tested with (paper §4.3 baselines)
+AUTO_MODE = {"minus": "no_transfer", "zero": "snippet"}
+
+
+def inference_mode(config):
+    mode = config["inference"].get("mode", "auto")
+    if mode == "auto":
+        mode = AUTO_MODE.get(config["train"]["method"], "transfer")
+    if mode not in INFERENCE_MODES:
+        raise UserError(f"inference.mode must be auto or one of {', '.join(INFERENCE_MODES)}, not {mode!r}")
+    return mode
+
+
 def postprocess_config(config):
     scaling = tuple(config["model"].get("prior_scaling", (0.1, 0.1)))
-    return postprocess.PostprocessConfig(**config["inference"], prior_scaling=scaling)
+    section = {k: v for k, v in config["inference"].items() if k != "mode"}
+    return postprocess.PostprocessConfig(**section, prior_scaling=scaling)
+
+
+def snippet_detect(cell_probs, duration, temporal_length):
+    """AherNet^0: group the finest layer's snippet class probabilities into instances.
+
+    ``cell_probs`` [T_1, K] are the moment-set classifier ``W~_regv`` applied to every cell of the
+    finest anchor layer (no transfer).  The video's classes and the multi-threshold grouping with
+    the outer-inner-contrast score are SAL's post-processing (thresholds 0.1..0.9, the common
+    choice of the weakly-supervised literature, since the paper gives none), with the mean of
+    the snippet probabilities as the video-level class probabilities.
+    """
+    from aher.baselines.sal.postprocess import SALPostprocessConfig, detect
+
+    class_probs = cell_probs.mean(axis=0)
+    return [postprocess.Detection(float(d[0]), float(d[1]), float(d[2]), int(d[3]))
+            for d in detect(class_probs, cell_probs, duration, SALPostprocessConfig(keep_top_k=100))]
 
 
 def _checkpoints(path, all_snapshots, wanted):
@@ -77,11 +109,18 @@ class Evaluator:
             self.iterator = tf.compat.v1.data.make_initializable_iterator(ds)
             batch = self.iterator.get_next()
             net = AherNet(self.model, {"moment": len(self.classes)})
-            loc = net.localize(batch["features"], "moment")
+            self.mode = inference_mode(config)
             self.layers = net.layers
-            self.fetches = {"offsets": loc["offsets"][0], "overlap": loc["overlap"][0],
-                            "cell_probs": loc["cell_probs"][0], "video_id": batch["video_id"][0],
-                            "duration": batch["duration"][0], "label": batch["label"][0]}
+            self.fetches = {"video_id": batch["video_id"][0], "duration": batch["duration"][0],
+                            "label": batch["label"][0]}
+            if self.mode == "snippet":
+                w, b = net.classifier_weights("moment")[0]
+                first = net.end_points(batch["features"])[0]
+                self.fetches["cell_probs"] = tf.nn.softmax(anchor_classifier(first, w, b))[0]
+            else:
+                loc = net.localize(batch["features"], "moment", transfer=self.mode == "transfer")
+                self.fetches.update(offsets=loc["offsets"][0], overlap=loc["overlap"][0],
+                                    cell_probs=loc["cell_probs"][0])
             model_vars = [v for v in tf.compat.v1.global_variables() if v.op.name.startswith("aher/")]
             self.saver = tf.compat.v1.train.Saver(model_vars)
         self.session = tf.compat.v1.Session(graph=self.graph)
@@ -100,8 +139,11 @@ class Evaluator:
             except tf.errors.OutOfRangeError:
                 break
             video = out["video_id"].decode() if isinstance(out["video_id"], bytes) else str(out["video_id"])
-            detections[video] = postprocess.detect(out["offsets"], out["overlap"], out["cell_probs"], self.layers,
-                                                   self.model.temporal_length, float(out["duration"]), pp)
+            if self.mode == "snippet":
+                detections[video] = snippet_detect(out["cell_probs"], float(out["duration"]), self.model.temporal_length)
+            else:
+                detections[video] = postprocess.detect(out["offsets"], out["overlap"], out["cell_probs"], self.layers,
+                                                       self.model.temporal_length, float(out["duration"]), pp)
             if out["label"] >= 0:
                 total += 1
                 correct += int(np.argmax(out["cell_probs"].mean(axis=0)) == out["label"])

@@ -58,6 +58,16 @@ def test_oracle_tiny_end_to_end(project_root, tmp_path):
     assert "S3/total" in (out / "train.log").read_text() and "S5a" not in (out / "train.log").read_text()
 
 
+@pytest.mark.parametrize("method", ["zero", "minus"])
+def test_baselines_with_their_own_inference_mode(project_root, tmp_path, method):
+    """AherNet^0 (snippet grouping) and AherNet^- (no weight transfer) train and test end to end."""
+    out = tmp_path / "run"
+    run(project_root, "aher_anet_split_train.py", "--config", "configs/anet_split_synthetic_tiny.yaml", "--out", out,
+        "--set", f"data.root={tmp_path / 'data'}", "--set", f"train.method={method}", "--set", "train.iterations=6",
+        "--quiet")
+    check_metrics(out / "metrics.json")
+
+
 def test_wrong_setting_and_missing_real_data_are_one_line_errors(project_root, tmp_path):
     bad = subprocess.run([sys.executable, "aher_k600_train.py", "--config", "configs/anet_split_synthetic_tiny.yaml"],
                          cwd=project_root, capture_output=True, text=True)

@@ -119,13 +119,15 @@ class AherNet:
         dummy = tf.zeros([1, self.config.moment_length, self.config.feature_dim], name="classifier_probe")
         return self.classify(dummy, label_space)["weights"]
 
-    def localize(self, features, label_space, weights=None, end_points=None):
+    def localize(self, features, label_space, weights=None, end_points=None, transfer=True):
         """Localization branch with transferred anchor-level classification (Eq. 1, reference §3.2).
 
         Args:
           features: [B, T, D].
           label_space: whose pooled classifier is transferred.
           weights: per-layer (W, b) of that label space (default: its classifier variables).
+          transfer: False classifies cells with ``W_regv`` itself instead of ``T(W_regv)`` (the
+            AherNet^- baseline's "no weight transfer").
         Returns dict (N_cell = sum T_j, N_anc = A * N_cell):
           ``proplogits`` [B, N_anc, 2], ``offsets`` [B, N_anc, 2], ``overlap`` [B, N_anc] (sigmoid),
           ``overlap_logits`` [B, N_anc], ``anchor_logits`` [B, N_cell, K], ``cell_probs`` [B, N_cell, K],
@@ -139,7 +141,7 @@ class AherNet:
             per_layer = []
             for layer, point, (w, b) in zip(self.layers, points, weights):
                 heads = box_heads(point, layer.index, self.config.num_anchors)
-                w_t, b_t = transfer_weights(w, b, layer.index, self.config.transfer)
+                w_t, b_t = transfer_weights(w, b, layer.index, self.config.transfer) if transfer else (w, b)
                 heads["anchor_logits"] = anchor_classifier(point, w_t, b_t)
                 per_layer.append(heads)
             out = {

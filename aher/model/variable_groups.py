@@ -55,6 +55,8 @@ STEP_GROUPS = {
     "S5a": ("discriminators",),                          # d_vars: L_adD
     "S5bc": ("generators",),                             # g_vars: L_adG (run twice)
     "S6": ("backbone", "box_heads"),                     # kin_loc: §5.2 losses on Ksyn
+    "SM": ("backbone", "box_heads", "transfer"),         # AherNet_M: §5.2 losses on moments without context
+    "SL2": ("generators",),                              # AherNet_A-: L2 between generated and real context
     "pretrain": ("backbone", "box_heads", "cls_untrimmed", "transfer"),   # S2 + S3 (ref §7.5)
 }
 

@@ -82,6 +82,35 @@ def classification_step(net, features, labels, label_space, config, lr, var_list
     return SubStep(name, op, {"loss": loss, "accuracy": accuracy})
 
 
+def annotated_subset(dataset, store_key, config):
+    """The dataset's videos with only ``data.annotation_fraction`` of the store's videos annotated.
+
+    The kept videos are the first ``ceil(f * n)`` of a permutation seeded by ``data.seed`` (so the
+    sets are nested across fractions); the others lose their instances, and the input pipeline
+    skips training videos without instances (Fig. 6: AherNet* with fewer annotated videos).
+    """
+    import math
+
+    import numpy as np
+
+    from aher.data.annotations import Video
+    from aher.data.features import FeatureStore
+
+    fraction = float(config["data"].get("annotation_fraction", 1.0))
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"data.annotation_fraction must be in (0, 1], not {fraction}")
+    if fraction == 1.0:
+        return dataset.videos
+    with FeatureStore(dataset.path(store_key)) as store:
+        ids = list(store.ids())
+    order = np.random.default_rng(int(config["data"].get("seed", 0))).permutation(len(ids))
+    keep = {ids[i] for i in order[: max(1, math.ceil(fraction * len(ids)))]}
+    store_ids = set(ids)
+    return [v if v.video_id in keep or v.video_id not in store_ids else
+            Video(v.video_id, v.duration, v.subset, [], v.fps, v.duration_frame, v.feature_frame)
+            for v in dataset.videos]
+
+
 def build_supervised_graph(config, dataset, role):
     """Build the graph of the supervised trainer in the current default graph."""
     label_space, untrimmed_key, segment_key = ROLES[role]
@@ -91,7 +120,7 @@ def build_supervised_graph(config, dataset, role):
     seed = int(train["seed"])
     tf.compat.v1.set_random_seed(seed)
     batch = int(train["batch_size"])
-    untrimmed = untrimmed_dataset(dataset.path(untrimmed_key), dataset.videos, classes, batch,
+    untrimmed = untrimmed_dataset(dataset.path(untrimmed_key), annotated_subset(dataset, untrimmed_key, config), classes, batch,
                                   length=model.temporal_length, max_gt=int(config["data"]["max_gt"]), seed=seed)
     segments = segment_dataset(dataset.path(segment_key), classes, batch, seed=seed + 1)
     cache = BatchCache({

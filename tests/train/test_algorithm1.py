@@ -155,3 +155,29 @@ def test_paper_variants_build_and_train_one_iteration():
             for step in loop.steps:
                 out = sess.run({"op": step.train_op, **step.fetches}, feed_dict={loop.lr: 1e-3} if step.feed_lr else {})
                 assert all(np.isfinite(v) for k, v in out.items() if k != "op"), step.name
+
+
+@pytest.mark.parametrize("method,steps", [
+    ("no_adversary", ["S1", "S2", "S3", "S4", "SL2", "S6"]),
+    ("minus", ["S1", "S2", "S3"]),
+    ("moments_only", ["S1", "SM"]),
+    ("zero", ["S1"]),
+])
+def test_baseline_variants_run_their_sub_steps(method, steps):
+    """The paper's baselines (§11.2) are Algorithm 1 with fewer or other sub-steps; each trains only its groups."""
+    expected = dict(EXPECTED, SM={"backbone", "box_heads", "transfer"}, SL2={"generators"})
+    with tf.Graph().as_default():
+        loop = build_algorithm1_graph(tiny_config(), memory_streams(), {"untrimmed": 2, "moment": 3}, method=method)
+        assert [s.name for s in loop.steps] == steps
+        trainables = tf.compat.v1.trainable_variables()
+        groups = variable_groups.assign_groups()
+        with tf.compat.v1.Session() as sess:
+            sess.run([tf.compat.v1.global_variables_initializer(), tf.compat.v1.local_variables_initializer()])
+            sess.run(loop.load_batches)
+            for step in loop.steps:
+                before = sess.run(trainables)
+                out = sess.run({"op": step.train_op, **step.fetches}, feed_dict={loop.lr: 1e-2} if step.feed_lr else {})
+                after = sess.run(trainables)
+                assert all(np.isfinite(v) for k, v in out.items() if k != "op"), step.name
+                changed = {groups[v.op.name] for v, a, b in zip(trainables, before, after) if not np.array_equal(a, b)}
+                assert changed == expected[step.name], step.name
