@@ -3,8 +3,10 @@
 Contract: ``train_supervised(config, out_dir, role, resume)`` trains, on untrimmed videos with
 temporal annotations, the two sub-steps that need full supervision (reference §7.3, §7.5):
 
-* **S2** -- pooled segment classification ``L_reg`` (reference §5.1) over the label space's classifier
-  ``W_regv`` only (backbone frozen), on segments of that label space;
+* **S2** -- pooled segment classification ``L_reg`` (reference §5.1) on segments of the label
+  space: for ``pretrain`` over ``W_regv`` only (backbone frozen, Algorithm 1's S2); for ``oracle``
+  over backbone + ``W~_regv`` (Algorithm 1's S1 group), so the oracle receives every training
+  signal AherNet receives on the moment classes, plus full temporal annotations;
 * **S3** -- the localization loss set (§5.2) through the transferred anchor classifier
   ``T(W_regv)`` over backbone + box heads + transfer, as two Adam optimizers with their own
   slots (one on ``L_prop``, one on ``L_cls``) built from the same forward pass.
@@ -32,9 +34,9 @@ from aher.train.loop import LoopGraph, SubStep, make_iteration_variable, restore
 from aher.train.run_dir import RunDir
 
 ROLES = {
-    # role: (label space, untrimmed store, segment store)
-    "pretrain": ("untrimmed", "untrimmed_train", "foreground_train"),
-    "oracle": ("moment", "oracle_train", "moments_train"),
+    # role: (label space, untrimmed store, segment store, sub-step whose group the classification step trains)
+    "pretrain": ("untrimmed", "untrimmed_train", "foreground_train", "S2"),   # W_regv only, as Algorithm 1's S2
+    "oracle": ("moment", "oracle_train", "moments_train", "S1"),              # backbone + W~_regv, as S1
 }
 
 
@@ -113,7 +115,7 @@ def annotated_subset(dataset, store_key, config):
 
 def build_supervised_graph(config, dataset, role):
     """Build the graph of the supervised trainer in the current default graph."""
-    label_space, untrimmed_key, segment_key = ROLES[role]
+    label_space, untrimmed_key, segment_key, cls_step = ROLES[role]
     train = config["train"]
     model = ModelConfig.from_dict(config["model"])
     classes = dataset.classes[label_space]
@@ -134,7 +136,7 @@ def build_supervised_graph(config, dataset, role):
     net.classify(tf.zeros([1, model.moment_length, model.feature_dim]), label_space)
     net.localize(tf.zeros([1, model.temporal_length, model.feature_dim]), label_space)
     s2 = classification_step(net, seg["features"], seg["label"], label_space, config, lr,
-                             variable_groups.collect(f"cls_{label_space}"), "S2")
+                             variable_groups.step_var_list(cls_step), "S2")
     s3, _ = localization_step(net, unt["features"], unt["gt"], unt["label"], label_space, config, lr,
                               variable_groups.step_var_list("S3"), "S3")
     iteration = make_iteration_variable()
@@ -147,7 +149,7 @@ def train_supervised(config, out_dir, role="oracle", resume=False, progress=True
     """Train and return ``(run_dir, last checkpoint path)``."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {sorted(ROLES)}, not {role!r}")
-    _, untrimmed_key, segment_key = ROLES[role]
+    _, untrimmed_key, segment_key, _ = ROLES[role]
     dataset = resolve_dataset(config, needed=("gt", "classes_untrimmed", "classes_moment", untrimmed_key,
                                               segment_key, "eval"), log=log, progress=progress)
     run = RunDir(out_dir, config, resume=resume)
