@@ -142,6 +142,7 @@ from aher.data.annotations import Instance, Video, load_videos, write_activityne
 from aher.data.features import FEATURE_STRIDE, FeatureStoreWriter, resize
 from aher.data.moments import extract_segments
 from aher.paths import PROJECT_ROOT
+from aher.datasets import FILES as DATASET_FILES
 
 #: bump whenever the bytes written for an unchanged request change (older datasets are then
 #: regenerated on the next request instead of being reused)
@@ -151,17 +152,7 @@ LAYOUT_PARAMS = PROJECT_ROOT / "data" / "meta" / "layout_params.json"
 DOMAINS = ("anet", "k600", "thumos")
 SCALES = ("tiny", "small", "paper")
 
-FILES = {
-    "manifest": "dataset.yaml",
-    "gt": "gt.json",
-    "classes_untrimmed": "classes_untrimmed.txt",
-    "classes_moment": "classes_moment.txt",
-    "untrimmed_train": "untrimmed_train.h5",
-    "foreground_train": "foreground_train.h5",
-    "moments_train": "moments_train.h5",
-    "eval": "eval.h5",
-    "oracle_train": "oracle_train.h5",
-}
+FILES = {"manifest": "dataset.yaml", **DATASET_FILES}   # the dataset layout of aher.datasets + the manifest
 #: minimum features of a kept segment (contract: foreground 32, moments 8)
 FOREGROUND_MIN_FEATURES = 32
 MOMENT_MIN_FEATURES = 8

@@ -109,40 +109,27 @@ Limits
   single sample; upstream-ANet forces T >= 2).  ``combined`` and ``class_probs`` must be finite;
   their range is not checked (thresholds assume [0, 1]).
 * Scores can be negative (``outer > inner``); such detections are kept, as upstream does.
-* :func:`results_dict` imports ``aher.model.postprocess``, which imports TensorFlow (through
-  ``aher.model.box_coder``); it is imported lazily, so the rest of this module is numpy-only.
+* The detection record, the value validators and the result-JSON writer are AherNet's
+  (``aher.model.postprocess``), shared rather than copied; importing them loads TensorFlow.
 * The NMS is a Python loop over *kept* proposals (vectorised inside); the proposal stage is a
   Python loop over (threshold, class) pairs only.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
+
+from aher.model.postprocess import Detection, _is_int, _is_real  # shared record and validators
+from aher.model.postprocess import results_dict as _anet_results_dict
 
 # Upstream config: np.arange(0.1, 1.0, 0.1) -> 0.1, 0.2, 0.30000000000000004, ..., 0.7000000000000001, 0.8, 0.9
 UPSTREAM_ACT_THRESHOLDS = tuple(float(v) for v in np.arange(0.1, 1.0, 0.1))
 
 
-class SALDetection(NamedTuple):
-    """One proposal / detection: seconds, score, class index into the label space."""
-
-    start: float
-    end: float
-    score: float
-    label: int
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+#: One proposal / detection: (start_s, end_s, score, class index) -- the same record as AherNet's.
+SALDetection = Detection
 
 
 @dataclass(frozen=True)
@@ -418,7 +405,6 @@ def results_dict(detections_per_video, class_names, version="VERSION 1.3") -> di
     by ``aher.model.postprocess.results_dict`` (rows ``{"score", "segment", "label"}``, sorted by
     score, every video present); ``ValueError`` for a bad class index or a non-finite number.
     """
-    from aher.model.postprocess import results_dict as _anet_results_dict  # imports TensorFlow: lazy
 
     lists = {vid: list(dets) for vid, dets in detections_per_video.items()}
     no_cap = max((len(dets) for dets in lists.values()), default=0)
