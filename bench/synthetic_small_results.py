@@ -14,26 +14,23 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = {"k600": "aher_k600_train.py", "anet_split": "aher_anet_split_train.py", "th14_anet": "aher_th14_anet_train.py"}
+sys.path.insert(0, str(ROOT))
+
+from aher.reproduce import ENTRY_SCRIPTS as SETTINGS, train_once  # noqa: E402
+
 METHODS = {"AherNet (Algorithm 1)": "algorithm1", "AherNet* (oracle, fully supervised)": "oracle"}
 
 
 def run_one(script, config, out, method, force):
-    if (out / "metrics.json").is_file() and not force:
-        return json.loads((out / "metrics.json").read_text()), None
-    if force and out.exists():
-        import shutil
-
-        shutil.rmtree(out)
-    start = time.time()
-    cmd = [sys.executable, script, "--config", config, "--out", str(out), "--set", f"train.method={method}", "--quiet"]
-    print("$", " ".join(cmd), flush=True)
-    subprocess.run(cmd, cwd=ROOT, check=True)
-    return json.loads((out / "metrics.json").read_text()), time.time() - start
+    """Reuse or train one run through ``aher.reproduce.train_once`` (its output goes to ``out/reproduce.log``)."""
+    result = train_once(script, ROOT / config, out, [f"train.method={method}"], force=force,
+                        announce=lambda cmd: print("$", " ".join(cmd), flush=True))
+    if result.status == "failed":
+        raise SystemExit(f"error: {out}: {result.error} (see {out / 'reproduce.log'})")
+    return result.metrics, (result.seconds if result.status == "done" else None)
 
 
 def main(argv=None):

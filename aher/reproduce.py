@@ -1,0 +1,754 @@
+"""Rerun the paper's tables: plan the runs, train the missing ones, write our numbers beside the paper's.
+
+  python -m aher.reproduce table1|table2|table3|table4|fig6|all [...] --data synthetic --scale tiny|small
+        [--seeds 3] [--out reports/reproduce] [--runs runs/reproduce] [--force] [--dry-run]
+  python -m aher.reproduce all --data real [--config-dir DIR] [--config SETTING=FILE ...]
+
+Contract: a table row is (setting, ``train.method``, extra config overrides); every row of the
+chosen tables becomes one run per seed (``--set train.seed=k``, k = 0..seeds-1), deduplicated
+across tables (AherNet on anet_split serves Tables 1, 2 and Fig. 6: trained once per seed).  Runs
+live in ``<runs>/<scale>/<setting>/<slug>/seed<k>`` (``<scale>`` is ``real`` with ``--data real``).
+A run whose ``metrics.json`` exists is reused when its ``config.yaml`` agrees with the run's
+overrides (otherwise it is reported as failed: ``--force`` retrains); a folder with checkpoints
+but no metrics (an interrupted run) is continued with ``--resume``; ``--force`` deletes and
+retrains.  Missing runs are trained one after the other as subprocesses of the entry scripts
+(``--quiet``; their output goes to ``<run>/reproduce.log``), with progress and an ETA from the
+mean duration of the finished runs.  A failed run (the entry script's one-line error) is
+recorded and the next one starts; the exit code is 1 when anything failed.  For each table
+``<out>/<table>.md`` and ``<out>/<table>.json`` hold our mean ± sample std over the finished
+seeds (n) beside the paper's number; mAP is in percent like the paper's tables.
+Configs: ``configs/<setting>_synthetic_<scale>.yaml`` (synthetic) or ``<config-dir>/<setting>_paper.yaml``
+(real), each replaceable with ``--config SETTING=FILE``.  Relative paths given on the command
+line are relative to the current folder; the defaults are inside the project.  The hidden option
+``--set KEY=VALUE`` (repeatable, for smoke tests) is passed to every run before the row's own
+overrides, which win; relative paths in it are relative to the project root (the runs' folder).
+Limits: no parallel runs, no plotting of its own (Fig. 6 calls ``aher.plots.fig6`` when it exists).
+"""
+
+import argparse
+import datetime
+import importlib
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from aher import paper_numbers
+from aher.cli import UserError, run_main
+from aher.config import parse_override
+from aher.paths import PROJECT_ROOT
+
+ENTRY_SCRIPTS = {"k600": "aher_k600_train.py", "anet_split": "aher_anet_split_train.py",
+                 "th14_anet": "aher_th14_anet_train.py"}
+TABLE_NAMES = ("table1", "table2", "table3", "table4", "fig6")
+FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
+PERCENT_ALREADY = {"AUC", "AR@100"}          # metrics.json gives these in percent, mAP as fractions
+
+METHOD_LABELS = {"zero": "AherNet^0", "minus": "AherNet^-", "moments_only": "AherNet_M",
+                 "no_adversary": "AherNet_A-", "algorithm1": "AherNet", "oracle": "AherNet*"}
+METHOD_SLUGS = {"zero": "ahernet0", "minus": "ahernet-minus", "moments_only": "ahernet-m",
+                "no_adversary": "ahernet-a-minus", "algorithm1": "ahernet", "oracle": "ahernet-oracle"}
+UNTRIMMED_CLASSES_REASON = {
+    "synthetic": "not available on this benchmark: the synthetic benchmark has no evaluation videos of the "
+                 "untrimmed-set classes (its evaluation videos are those of the moment classes only)",
+    "real": "not computed by this orchestrator: it needs a test on the untrimmed-set classes' validation videos, "
+            "which the entry scripts do not run (they score the moment classes)",
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# What the tables need
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a table: our label, the method, extra overrides ((key, value), ...), the paper's row."""
+
+    name: str
+    method: str
+    extra: tuple = ()
+    paper: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    key: str
+    title: str
+    settings: tuple
+    metrics: tuple
+    rows: tuple
+
+    @property
+    def columns(self):
+        return [(s, m) for s in self.settings for m in self.metrics]
+
+
+def _transfer(num_fc, activation):
+    return (("model.transfer.num_fc", str(num_fc)), ("model.transfer.activation", activation))
+
+
+def _fraction(f):
+    return () if f == 1.0 else (("data.annotation_fraction", repr(f)),)
+
+
+TABLE_SPECS = {
+    "table1": TableSpec("table1", paper_numbers.TABLE1["title"], ("anet_split", "th14_anet"), ("average_mAP",), (
+        Row("AherNet^0", "zero", (), "AherNet^0"),
+        Row("AherNet^-", "minus", (), "AherNet^-"),
+        Row("1-fc, none", "algorithm1", _transfer(1, "none"), "1-fc, none"),
+        Row("1-fc, ReLU", "algorithm1", _transfer(1, "relu"), "1-fc, ReLU"),
+        Row("1-fc, LeakyReLU", "algorithm1", _transfer(1, "leaky_relu"), "1-fc, LeakyReLU"),
+        Row("1-fc, ELU", "algorithm1", _transfer(1, "elu"), "1-fc, ELU"),
+        Row("2-fc, LeakyReLU", "algorithm1", _transfer(2, "leaky_relu"), "2-fc, LeakyReLU"),
+        Row("2-fc, ELU (= AherNet)", "algorithm1", (), "2-fc, ELU"),   # the defaults: the AherNet run
+        Row("3-fc, ELU", "algorithm1", _transfer(3, "elu"), "3-fc, ELU"),
+        Row("AherNet*", "oracle", (), "AherNet* (oracle)"),
+    )),
+    "table2": TableSpec("table2", paper_numbers.TABLE2["title"], ("anet_split", "th14_anet"), ("AUC", "average_mAP"), (
+        Row("AherNet^0", "zero", (), "AherNet^U"),
+        Row("AherNet^-", "minus", (), "AherNet^-"),
+        Row("AherNet_M", "moments_only", (), "AherNet_M"),
+        Row("AherNet_A-", "no_adversary", (), "AherNet_A-"),
+        Row("AherNet", "algorithm1", (), "AherNet"),
+        Row("AherNet*", "oracle", (), "AherNet*"),
+    )),
+    "table3": TableSpec("table3", paper_numbers.TABLE3["title"], ("th14_anet",),
+                        ("mAP@0.5", "mAP@0.75", "mAP@0.95", "average_mAP"), (
+        Row("AherNet (partial)", "algorithm1", (), "AherNet (partial)"),
+    )),
+    "table4": TableSpec("table4", paper_numbers.TABLE4["title"], ("k600",),
+                        ("mAP@0.5", "mAP@0.75", "mAP@0.95", "average_mAP"), (
+        Row("AherNet^0", "zero", (), "AherNet^0"),
+        Row("AherNet^-", "minus", (), "AherNet^-"),
+        Row("AherNet_M", "moments_only", (), "AherNet_M"),
+        Row("AherNet_A-", "no_adversary", (), "AherNet_A-"),
+        Row("AherNet", "algorithm1", (), "AherNet"),
+    )),
+    "fig6": TableSpec("fig6", paper_numbers.FIG6["title"], ("anet_split", "th14_anet"), ("average_mAP", "AUC"), (
+        *(Row(f"AherNet* ({100 * f:g} % annotations)", "oracle", _fraction(f)) for f in FRACTIONS),
+        Row("AherNet", "algorithm1", ()),
+    )),
+}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run: the unit of deduplication (setting, method, extra overrides, seed)."""
+
+    setting: str
+    method: str
+    extra: tuple
+    seed: int
+
+    @property
+    def slug(self):
+        parts = [METHOD_SLUGS.get(self.method, self.method.replace("_", "-"))]
+        for key, value in self.extra:
+            leaf = key.rsplit(".", 1)[-1]
+            parts.append({"num_fc": f"fc{value}", "activation": value.replace("_", ""),
+                          "annotation_fraction": f"frac{value}"}.get(leaf, f"{leaf}{value}"))
+        return "-".join(parts)
+
+    @property
+    def label(self):
+        text = METHOD_LABELS.get(self.method, self.method)
+        if self.extra:
+            text += " (" + ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in self.extra) + ")"
+        return text
+
+    def overrides(self):
+        return [f"train.method={self.method}", *(f"{k}={v}" for k, v in self.extra), f"train.seed={self.seed}"]
+
+
+@dataclass
+class PlannedRun:
+    spec: RunSpec
+    config: Path
+    out: Path
+    overrides: list                              # the effective --set list (passthrough first, then the row's)
+    uses: list = field(default_factory=list)     # [(table, row name)]
+
+    @property
+    def script(self):
+        return ENTRY_SCRIPTS[self.spec.setting]
+
+
+def effective_overrides(row_overrides, passthrough=()):
+    """Passthrough overrides first, then the row's (a key set by both keeps the row's value)."""
+    by_key = {}
+    for text in [*passthrough, *row_overrides]:
+        keys, _ = parse_override(text)
+        by_key.pop(".".join(keys), None)
+        by_key[".".join(keys)] = text
+    return list(by_key.values())
+
+
+def expand_tables(names):
+    out = []
+    for name in names:
+        for t in (TABLE_NAMES if name == "all" else (name,)):
+            if t not in out:
+                out.append(t)
+    return out
+
+
+def build_plan(tables, seeds, configs, runs_root, scale_dir, passthrough=()):
+    """The deduplicated list of runs the tables need, seed-major (all of seed 0 first)."""
+    plan = {}
+    for seed in seeds:
+        for table in tables:
+            spec = TABLE_SPECS[table]
+            for setting in spec.settings:
+                for row in spec.rows:
+                    run_spec = RunSpec(setting, row.method, tuple(row.extra), seed)
+                    if run_spec not in plan:
+                        out = Path(runs_root) / scale_dir / setting / run_spec.slug / f"seed{seed}"
+                        plan[run_spec] = PlannedRun(run_spec, Path(configs[setting]), out,
+                                                    effective_overrides(run_spec.overrides(), passthrough))
+                    if (table, row.name) not in plan[run_spec].uses:
+                        plan[run_spec].uses.append((table, row.name))
+    slugs = {}
+    for run in plan.values():
+        other = slugs.setdefault(run.out, run.spec)
+        if other != run.spec:
+            raise AssertionError(f"two runs share the folder {run.out}: {other} and {run.spec}")
+    return list(plan.values())
+
+
+def settings_needed(tables):
+    out = []
+    for t in tables:
+        for s in TABLE_SPECS[t].settings:
+            if s not in out:
+                out.append(s)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Running
+
+
+@dataclass
+class RunResult:
+    status: str                  # reused | done | failed
+    metrics: dict | None = None
+    seconds: float | None = None
+    error: str | None = None
+    out: str | None = None
+
+
+def _display(path):
+    """``path`` relative to the project root when inside it (the subprocesses' working folder)."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path.resolve())
+
+
+def command(script, config, out, overrides, resume=False):
+    cmd = [sys.executable, script, "--config", _display(config), "--out", _display(out)]
+    for text in overrides:
+        cmd += ["--set", text]
+    cmd.append("--quiet")
+    if resume:
+        cmd.append("--resume")
+    return cmd
+
+
+def config_mismatch(config_path, overrides):
+    """First override that the run folder's ``config.yaml`` contradicts, as text (None: agrees or absent)."""
+    config_path = Path(config_path)
+    if not config_path.is_file():
+        return None
+    try:
+        config = yaml.safe_load(config_path.read_text()) or {}
+    except yaml.YAMLError:
+        return f"{config_path}: unreadable"
+    for text in overrides:
+        keys, want = parse_override(text)
+        node, found = config, True
+        for key in keys:
+            if isinstance(node, dict) and key in node:
+                node = node[key]
+            else:
+                found = False
+                break
+        if not found:
+            return f"{'.'.join(keys)} is absent from {config_path.name} (wanted {want!r})"
+        if node != want:
+            return f"{'.'.join(keys)} is {node!r} in {config_path.name}, wanted {want!r}"
+    return None
+
+
+def inspect_run(out, overrides, force=False):
+    """What to do with the run folder: (state, reason); state in reuse, stale, train, resume, retrain."""
+    out = Path(out)
+    if force:
+        return ("retrain" if out.exists() else "train"), None
+    if (out / "metrics.json").is_file():
+        mismatch = config_mismatch(out / "config.yaml", overrides)
+        if mismatch:
+            return "stale", f"{_display(out)} holds another run ({mismatch}); --force retrains it"
+        return "reuse", None
+    checkpoints = out / "checkpoints"
+    if checkpoints.is_dir() and any(checkpoints.glob("*.index")):
+        return "resume", None
+    return "train", None
+
+
+def _read_metrics(out):
+    try:
+        return json.loads((Path(out) / "metrics.json").read_text()), None
+    except (OSError, ValueError) as exc:
+        return None, f"{_display(Path(out) / 'metrics.json')}: unreadable ({exc})"
+
+
+def _error_line(stderr, returncode):
+    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith("error:"):
+            return line[len("error:"):].strip()
+    return lines[-1] if lines else f"exit code {returncode}"
+
+
+def train_once(script, config, out, overrides, force=False, state=None, announce=None):
+    """Reuse, resume or train one run (an entry-script subprocess); never raises on a failed run."""
+    out = Path(out)
+    if state is None:
+        state, reason = inspect_run(out, overrides, force)
+        if state == "stale":
+            return RunResult("failed", error=reason, out=str(out))
+    if state == "reuse":
+        metrics, error = _read_metrics(out)
+        return RunResult("failed" if error else "reused", metrics, error=error, out=str(out))
+    if state == "retrain" and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = command(script, config, out, overrides, resume=state == "resume")
+    if announce:
+        announce(cmd)
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    seconds = time.monotonic() - start
+    (out / "reproduce.log").write_text(f"$ {shlex.join(cmd)}\n# exit code {proc.returncode}, {seconds:.1f} s\n"
+                                       f"--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}")
+    if proc.returncode != 0:
+        return RunResult("failed", seconds=seconds, error=_error_line(proc.stderr, proc.returncode), out=str(out))
+    if not (out / "metrics.json").is_file():
+        return RunResult("failed", seconds=seconds, error="the run finished without metrics.json", out=str(out))
+    metrics, error = _read_metrics(out)
+    return RunResult("failed" if error else "done", metrics, seconds, error, str(out))
+
+
+def _hms(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _uses_text(uses):
+    tables = []
+    for table, _ in uses:
+        if table not in tables:
+            tables.append(table)
+    return ", ".join(tables)
+
+
+def execute(plan, force=False, log=print):
+    """Run the plan; return {RunSpec: RunResult}."""
+    results, todo = {}, []
+    for run in plan:
+        state, reason = inspect_run(run.out, run.overrides, force)
+        if state == "reuse":
+            results[run.spec] = train_once(run.script, run.config, run.out, run.overrides, state="reuse")
+        elif state == "stale":
+            results[run.spec] = RunResult("failed", error=reason, out=str(run.out))
+        else:
+            todo.append((run, state))
+    reused = sum(r.status == "reused" for r in results.values())
+    log(f"plan: {len(plan)} runs; {reused} reused, {len(todo)} to train"
+        + (f", {len(results) - reused} unusable" if len(results) > reused else ""), flush=True)
+    t0 = time.monotonic()
+    durations = []
+    for i, (run, state) in enumerate(todo, 1):
+        elapsed = time.monotonic() - t0
+        eta = _hms(statistics.mean(durations) * (len(todo) - i + 1)) if durations else "?"
+        log(f"[{i}/{len(todo)}] {run.spec.setting} · {run.spec.label} · seed {run.spec.seed} "
+            f"({_uses_text(run.uses)}){' · resuming' if state == 'resume' else ''} · "
+            f"elapsed {_hms(elapsed)} · ETA {eta}", flush=True)
+        result = train_once(run.script, run.config, run.out, run.overrides, state=state)
+        results[run.spec] = result
+        if result.status == "done":
+            durations.append(result.seconds)
+            m = result.metrics
+            log(f"    done in {_hms(result.seconds)}: average mAP {_pct(m, 'average_mAP')}, AUC {_pct(m, 'AUC')}",
+                flush=True)
+        else:
+            log(f"    FAILED after {_hms(result.seconds or 0)}: {result.error}  (log: "
+                f"{_display(run.out / 'reproduce.log')})", flush=True)
+    if todo:
+        log(f"trained {len(todo)} runs in {_hms(time.monotonic() - t0)}", flush=True)
+    return results
+
+
+def _pct(metrics, key):
+    value = to_percent(key, metrics.get(key))
+    return "?" if value is None else f"{value:.2f}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Tables
+
+
+def to_percent(metric, value):
+    if value is None or not isinstance(value, (int, float)):
+        return None
+    return float(value) if metric in PERCENT_ALREADY else 100.0 * float(value)
+
+
+def summarize(values):
+    """Mean, sample std (None when n < 2) and n of a list of numbers."""
+    n = len(values)
+    if not n:
+        return {"mean": None, "std": None, "n": 0}
+    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if n > 1 else None, "n": n}
+
+
+def _paper_value(table, row, setting, metric):
+    if row.paper is None or table not in paper_numbers.TABLES:
+        return None
+    try:
+        return paper_numbers.value(table, row.paper, setting, metric)
+    except KeyError:
+        return None
+
+
+def collect_table(table, seeds, results, meta=None):
+    """The JSON document of one table from the runs' results ({RunSpec: RunResult})."""
+    spec = TABLE_SPECS[table]
+    cols = [{"key": f"{s}/{m}", "setting": s, "metric": m,
+             "title": f"{paper_numbers.SETTING_TITLES[s]} {paper_numbers.METRIC_TITLES[m]}"} for s, m in spec.columns]
+    rows, failures = [], []
+    for row in spec.rows:
+        entry = {"name": row.name, "paper_row": row.paper, "method": row.method,
+                 "overrides": [f"{k}={v}" for k, v in row.extra], "cells": {}, "runs": []}
+        for setting in spec.settings:
+            for seed in seeds:
+                res = results.get(RunSpec(setting, row.method, tuple(row.extra), seed))
+                if res is None:
+                    res = RunResult("failed", error="not run")
+                if res.status != "failed":
+                    missing = [m for m in spec.metrics if to_percent(m, (res.metrics or {}).get(m)) is None]
+                    if missing:
+                        res = RunResult("failed", res.metrics, res.seconds,
+                                        f"metrics.json has no number for {', '.join(missing)}", res.out)
+                entry["runs"].append({"setting": setting, "seed": seed, "status": res.status, "dir": res.out,
+                                      "seconds": res.seconds, "error": res.error})
+                if res.status == "failed":
+                    failures.append({"row": row.name, "setting": setting, "seed": seed, "error": res.error})
+        for setting, metric in spec.columns:
+            runs = [r for r in entry["runs"] if r["setting"] == setting]
+            values = []
+            for r in runs:
+                if r["status"] != "failed":
+                    res = results[RunSpec(setting, row.method, tuple(row.extra), r["seed"])]
+                    values.append(to_percent(metric, res.metrics[metric]))
+            cell = summarize(values)
+            cell.update(values=values, failed=sum(r["status"] == "failed" for r in runs),
+                        paper=_paper_value(table, row, setting, metric))
+            entry["cells"][f"{setting}/{metric}"] = cell
+        rows.append(entry)
+    doc = {"table": table, "title": spec.title, **(meta or {}), "seeds": list(seeds),
+           "units": "percent (mAP as in the paper's tables; AUC of AR@AN as the official proposal script)",
+           "columns": cols, "rows": rows, "paper_only_rows": _paper_only_rows(table, spec), "failures": failures,
+           "notes": []}
+    if table == "table1":
+        data = (meta or {}).get("data", "synthetic")
+        doc["text_untrimmed_classes"] = [
+            {"setting": s, "metric": "average_mAP", "paper": paper_numbers.TEXT_UNTRIMMED_CLASSES[s], "ours": None,
+             "reason": UNTRIMMED_CLASSES_REASON[data]} for s in spec.settings]
+    if table == "table2":
+        doc["text_gains"] = _gains(rows)
+    if table == "table2":
+        doc["notes"].append("The paper's first row 'AherNet^U' has AherNet^0's numbers of Table 1: presumably a "
+                            "typo for AherNet^0 (reference §11.1 item 16); we run AherNet^0 for it.")
+    if table == "table3":
+        doc["notes"].append("The other rows are other papers' numbers on real ActivityNet v1.3 (fully or weakly "
+                            "supervised); they are listed from the paper only.")
+    if table == "fig6":
+        doc["paper_text"] = paper_numbers.FIG6["text"]
+        doc["series"] = _fig6_series(rows, spec)
+    return doc
+
+
+def _paper_only_rows(table, spec):
+    if table not in paper_numbers.TABLES:
+        return []
+    ours = {row.paper for row in spec.rows}
+    paper = paper_numbers.TABLES[table]
+    return [{"name": name, "paper": {f"{s}/{m}": v for (s, m), v in zip(paper["columns"], values)}}
+            for name, values in paper["rows"] if name not in ours]
+
+
+def _gains(rows):
+    by_name = {r["name"]: r for r in rows}
+    out = []
+    for gain in paper_numbers.TEXT_GAINS:
+        for setting, paper in gain["gain"].items():
+            key = f"{setting}/{gain['metric']}"
+            better, worse = by_name[gain["better"]]["cells"][key], by_name[gain["worse"]]["cells"][key]
+            ours = (better["mean"] - worse["mean"]) if better["n"] and worse["n"] else None
+            out.append({"better": gain["better"], "worse": gain["worse"], "setting": setting,
+                        "metric": gain["metric"], "paper": paper, "ours": ours})
+    return out
+
+
+def _fig6_series(rows, spec):
+    oracle_rows, ahernet = rows[:len(FRACTIONS)], rows[len(FRACTIONS)]
+    series = {}
+    for setting in spec.settings:
+        series[setting] = {}
+        for metric in spec.metrics:
+            key = f"{setting}/{metric}"
+            strip = lambda c: {k: c[k] for k in ("mean", "std", "n")}  # noqa: E731
+            series[setting][metric] = {"fractions": list(FRACTIONS),
+                                       "AherNet*": [strip(r["cells"][key]) for r in oracle_rows],
+                                       "AherNet": strip(ahernet["cells"][key])}
+    return series
+
+
+def _num(value):
+    return "–" if value is None else f"{value:.2f}"
+
+
+def render_markdown(doc):
+    """The table as markdown: our mean ± std (n) beside the paper's number; failures as footnotes."""
+    notes, note_ids = [], {}
+
+    def footnote(error, where):
+        if error not in note_ids:
+            note_ids[error] = len(notes) + 1
+            notes.append((error, []))
+        notes[note_ids[error] - 1][1].append(where)
+        return f"[{note_ids[error]}]"
+
+    has_paper = doc["table"] in paper_numbers.TABLES
+    head = ["approach"]
+    for col in doc["columns"]:
+        head += [f"{col['title']} (ours)", "paper"] if has_paper else [col["title"]]
+    lines = [f"# {doc['title']}", ""]
+    if doc.get("command"):
+        lines += [f"Produced by `{doc['command']}` on {doc.get('date', '?')}.", ""]
+    scale = doc.get("scale")
+    lines += [f"Data: **{doc.get('data', '?')}**" + (f" (scale `{scale}`)" if scale else "")
+              + f"; seeds {', '.join(map(str, doc['seeds']))}. Ours: mean ± sample std over the finished seeds "
+              "(n); numbers in percent (mAP over tIoU 0.5:0.05:0.95 unless a tIoU is named; AUC of AR@AN). "
+              + ("Paper: the reference §12 (real P3D features at paper scale)." if has_paper else ""), ""]
+    if doc.get("data") == "synthetic" and has_paper:
+        lines += ["The synthetic benchmark is not the paper's data: compare orderings and gaps, not absolute values.",
+                  ""]
+    lines += ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for row in doc["rows"]:
+        paper_row = row.get("paper_row")
+        shown = paper_row and paper_row not in row["name"] and row["name"] not in paper_row
+        cells = [row["name"] + (f" (paper: {paper_row})" if shown else "")]
+        for col in doc["columns"]:
+            cell = row["cells"][col["key"]]
+            errors = [r for r in row["runs"] if r["setting"] == col["setting"] and r["status"] == "failed"]
+            marks = ""
+            for error in dict.fromkeys(r["error"] for r in errors):
+                seeds = [r["seed"] for r in errors if r["error"] == error]
+                marks += footnote(error, f"{row['name']} on {col['setting']} (seed {', '.join(map(str, seeds))})")
+            if cell["n"]:
+                text = _num(cell["mean"]) + (f" ± {_num(cell['std'])}" if cell["std"] is not None else "")
+                text += f" (n={cell['n']}" + (f"; {cell['failed']} failed {marks}" if cell["failed"] else "") + ")"
+            else:
+                text = f"failed {marks}" if cell["failed"] else "—"
+            cells.append(text)
+            if has_paper:
+                cells.append(_num(cell["paper"]) if row.get("paper_row") else "")
+        lines.append("| " + " | ".join(cells) + " |")
+    for extra in doc.get("paper_only_rows", []):
+        cells = [extra["name"] + " (paper only)"]
+        for col in doc["columns"]:
+            cells += ["—", _num(extra["paper"].get(col["key"]))]
+        lines.append("| " + " | ".join(cells) + " |")
+    if notes:
+        lines += ["", "Failed runs:", ""]
+        for i, (error, wheres) in enumerate(notes, 1):
+            lines.append(f"{i}. `{error}` — {'; '.join(dict.fromkeys(wheres))}")
+    if doc.get("text_gains"):
+        lines += ["", "Gains reported in the text (average mAP, percentage points):", "",
+                  "| gain | setting | ours | paper |", "|---|---|---:|---:|"]
+        for g in doc["text_gains"]:
+            ours = "—" if g["ours"] is None else f"{g['ours']:+.2f}"
+            lines.append(f"| {g['better']} over {g['worse']} | {paper_numbers.SETTING_TITLES[g['setting']]} | "
+                         f"{ours} | {g['paper']:+.1f} |")
+    if doc.get("text_untrimmed_classes"):
+        lines += ["", "AherNet vs AherNet* on the untrimmed-set classes (the text; average mAP):", "",
+                  "| setting | ours | paper: AherNet vs AherNet* |", "|---|---|---:|"]
+        for t in doc["text_untrimmed_classes"]:
+            lines.append(f"| {paper_numbers.SETTING_TITLES[t['setting']]} | {t['reason']} | "
+                         f"{t['paper']['AherNet']} vs {t['paper']['AherNet*']} |")
+    if doc.get("paper_text"):
+        lines += ["", f"Paper: {doc['paper_text']}"]
+    if doc.get("plot"):
+        lines += ["", f"Plot: {doc['plot']}"]
+    for note in doc.get("notes", []):
+        lines += ["", note]
+    return "\n".join(lines) + "\n"
+
+
+def write_table(doc, out_dir):
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / f"{doc['table']}.json", out_dir / f"{doc['table']}.md"
+    tmp = json_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    tmp.replace(json_path)
+    md_path.write_text(render_markdown(doc))
+    return json_path, md_path
+
+
+def plot_fig6(json_path, png_path):
+    """Call ``aher.plots.fig6(json_path, png_path)`` when it exists; return (text for the report, ok)."""
+    try:
+        plots = importlib.import_module("aher.plots")
+    except ModuleNotFoundError as exc:
+        if exc.name == "aher.plots":
+            return "skipped: aher.plots does not exist yet (the numbers are in fig6.json)", True
+        return f"skipped: aher.plots cannot be imported ({exc})", False
+    fig6 = getattr(plots, "fig6", None)
+    if fig6 is None:
+        return "skipped: aher.plots has no fig6(json_path, png_path) yet (the numbers are in fig6.json)", True
+    try:
+        fig6(str(json_path), str(png_path))
+    except Exception as exc:  # the plot is another module's: report it, keep the numbers
+        return f"failed: aher.plots.fig6 raised {type(exc).__name__}: {exc}", False
+    return f"[{Path(png_path).name}]({Path(png_path).name})", True
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="python -m aher.reproduce", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("tables", nargs="+", choices=(*TABLE_NAMES, "all"), metavar="TABLE",
+                   help=f"one or more of {', '.join(TABLE_NAMES)}, or all")
+    p.add_argument("--data", choices=("synthetic", "real"), default="synthetic")
+    p.add_argument("--scale", choices=("tiny", "small"), default="small", help="synthetic benchmark scale")
+    p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per row (default 3)")
+    p.add_argument("--out", help="folder of the tables (default: reports/reproduce in the project)")
+    p.add_argument("--runs", help="folder of the runs (default: runs/reproduce in the project)")
+    p.add_argument("--config-dir", help="real data: folder of <setting>_paper.yaml (default: configs/)")
+    p.add_argument("--config", action="append", default=[], metavar="SETTING=FILE",
+                   help="config file of one setting (repeatable)")
+    p.add_argument("--force", action="store_true", help="retrain runs that have a metrics.json")
+    p.add_argument("--dry-run", action="store_true", help="list the runs and commands, run nothing")
+    p.add_argument("--set", action="append", default=[], dest="overrides", help=argparse.SUPPRESS)
+    return p
+
+
+def resolve_configs(args, settings):
+    given = {}
+    for text in args.config:
+        setting, sep, path = text.partition("=")
+        if not sep or setting not in ENTRY_SCRIPTS or not path:
+            raise UserError(f"--config '{text}' is not SETTING=FILE with SETTING one of {', '.join(ENTRY_SCRIPTS)}")
+        given[setting] = Path(path).resolve()
+    if args.data == "real":
+        folder = Path(args.config_dir).resolve() if args.config_dir else PROJECT_ROOT / "configs"
+        default = {s: folder / f"{s}_paper.yaml" for s in settings}
+    else:
+        if args.config_dir:
+            raise UserError("--config-dir is for --data real (synthetic configs are configs/<setting>_synthetic_<scale>.yaml)")
+        default = {s: PROJECT_ROOT / "configs" / f"{s}_synthetic_{args.scale}.yaml" for s in settings}
+    configs = {s: given.get(s, default[s]) for s in settings}
+    missing = [str(p) for p in configs.values() if not p.is_file()]
+    if missing:
+        raise UserError(f"missing config file(s): {', '.join(missing)} (pass --config SETTING=FILE)")
+    return configs
+
+
+def _command_line(argv):
+    return "python -m aher.reproduce " + shlex.join(argv)
+
+
+def print_plan(plan, force, log=print):
+    log(f"# commands run in {PROJECT_ROOT}; runs in state 'reuse' are not retrained ('--force' retrains)")
+    counts = {}
+    for run in plan:
+        state, reason = inspect_run(run.out, run.overrides, force)
+        counts[state] = counts.get(state, 0) + 1
+        uses = "; ".join(f"{t}: {r}" for t, r in run.uses)
+        log(f"[{state}] {run.spec.setting} · {run.spec.label} · seed {run.spec.seed}  ({uses})")
+        log(f"    {_display(run.out)}" + (f"  -- {reason}" if reason else ""))
+        if state not in ("reuse", "stale"):
+            log(f"    $ {shlex.join(command(run.script, run.config, run.out, run.overrides, state == 'resume'))}")
+    configs = len({(r.spec.setting, r.spec.method, r.spec.extra) for r in plan})
+    seeds = len({r.spec.seed for r in plan})
+    log(f"dry run: {len(plan)} runs ({configs} row configurations × {seeds} seeds): "
+        + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+
+
+def run(argv):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.seeds < 1:
+        raise UserError("--seeds must be at least 1")
+    for text in args.overrides:
+        parse_override(text)
+    tables = expand_tables(args.tables)
+    configs = resolve_configs(args, settings_needed(tables))
+    runs_root = Path(args.runs).resolve() if args.runs else PROJECT_ROOT / "runs" / "reproduce"
+    out_dir = Path(args.out).resolve() if args.out else PROJECT_ROOT / "reports" / "reproduce"
+    scale_dir = args.scale if args.data == "synthetic" else "real"
+    seeds = list(range(args.seeds))
+    plan = build_plan(tables, seeds, configs, runs_root, scale_dir, args.overrides)
+    if args.dry_run:
+        print_plan(plan, args.force)
+        return 0
+    results = execute(plan, force=args.force)
+    meta = {"data": args.data, "scale": args.scale if args.data == "synthetic" else None,
+            "command": _command_line(argv), "date": f"{datetime.datetime.now():%Y-%m-%d %H:%M}",
+            "configs": {s: _display(p) for s, p in configs.items()}, "runs_root": _display(runs_root)}
+    failed = False
+    for table in tables:
+        doc = collect_table(table, seeds, results, meta)
+        failed |= bool(doc["failures"])
+        json_path, md_path = write_table(doc, out_dir)
+        if table == "fig6":
+            doc["plot"], ok = plot_fig6(json_path, out_dir / "fig6.png")
+            failed |= not ok
+            json_path, md_path = write_table(doc, out_dir)
+        print(f"wrote {_display(md_path)} and {json_path.name}"
+              + (f" ({len(doc['failures'])} failed runs)" if doc["failures"] else ""), flush=True)
+        if table == "fig6":
+            print(f"    Fig. 6 plot: {doc['plot']}")
+    failures = sum(r.status == "failed" for r in results.values())
+    if failures:
+        print(f"{failures} of {len(results)} runs failed (see the tables' 'Failed runs' and each run's "
+              "reproduce.log)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def main(argv=None):
+    try:
+        return run_main(run, argv)
+    except BrokenPipeError:                       # e.g. --dry-run | head
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
