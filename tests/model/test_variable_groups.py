@@ -48,6 +48,9 @@ EXPECTED_STEPS = {
     "S5bc": GENERATORS,                                 # g_vars
     "S6": BACKBONE | BOX_HEADS,                         # kin_loc
     "pretrain": CLS_UNTRIMMED | BACKBONE | BOX_HEADS | TRANSFER,   # S2 + S3 (ref §7.5)
+    # the paper's baselines (ref §11.2), not in the release:
+    "SM": BACKBONE | BOX_HEADS | TRANSFER,              # AherNet_M: localization on moments alone
+    "SL2": GENERATORS,                                  # AherNet_A-: L2 context loss
 }
 EXPECTED_GROUPS = {"backbone": BACKBONE, "box_heads": BOX_HEADS, "cls_moment": CLS_MOMENT,
                    "cls_untrimmed": CLS_UNTRIMMED, "transfer": TRANSFER, "generators": GENERATORS,
