@@ -44,13 +44,23 @@ Reading and memory
 ------------------
 Only an index is held in memory: ids, labels, durations and GT arrays, O(#samples) small arrays
 (about 220 bytes per video, 4 bytes + the id per segment). Features are read one sample at a time
-from HDF5 inside ``tf.numpy_function`` in a parallel ``map`` (``num_parallel_calls=AUTOTUNE``,
-ordered), then batched and prefetched (``PREFETCH_BATCHES`` batches). Each reader thread opens its
-own read-only :class:`FeatureStore` handle lazily (thread-local), so no h5py object is shared across
-threads; h5py serialises HDF5 calls with its global lock anyway, so parallelism mainly overlaps
-reads with the float16->float32 conversion, batching and the consumer's compute
-(``bench/bench_input.py`` measures it). Peak memory is bounded by the in-flight samples
-(parallel calls + one batch being assembled + the prefetched batches), not by the store size.
+from HDF5 inside ``tf.numpy_function`` in a parallel ``map`` (``num_parallel_calls=READ_PARALLELISM``
+= 2, ordered), then batched and prefetched (``PREFETCH_BATCHES`` batches). Each OS thread that runs a
+read opens its own read-only :class:`FeatureStore` handle lazily and keeps it (one per thread,
+keyed by thread id), so no h5py object is shared across threads. h5py serialises HDF5 calls with
+its global lock and holds the GIL, so parallel reads mainly overlap a read with the
+float16->float32 conversion, the batching copy and the consumer's compute: at the real moment
+shape ([256, 2048] float16, 2 cores) a micro-benchmark gave 1.3-1.5 ms/sample with 2 reads in
+flight vs 1.7 ms serial (0.85 vs 1.35 ms on a quieter machine); the full bench
+(``reports/bench_input.md``) reads 400-670 samples/s on the shared machine, where the settings
+are within run-to-run noise. Peak memory is bounded by the samples in
+flight (parallel calls + the batch being assembled + the prefetched batches) and a capped HDF5
+metadata cache (``METADATA_CACHE_BYTES``), not by the store size: peak RSS was the same with
+1,000 and 10,000 moments.
+
+Process exit: an ``atexit`` hook stops the reads and lets the pipelines go idle before the
+interpreter tears down (see :class:`_ReadGate`); without it a process that exits with a live
+prefetching iterator can deadlock in teardown. Reads requested after that return zeros.
 
 Works eagerly and in ``tf.compat.v1`` graph mode (``make_one_shot_iterator`` /
 ``make_initializable_iterator`` + ``Session``).
@@ -71,19 +81,51 @@ import tensorflow as tf
 from aher.cli import UserError
 from aher.data.features import FeatureStore
 
-__all__ = ["untrimmed_dataset", "segment_dataset", "eval_dataset", "PREFETCH_BATCHES", "READ_PARALLELISM"]
+__all__ = ["untrimmed_dataset", "segment_dataset", "eval_dataset", "PREFETCH_BATCHES", "READ_PARALLELISM",
+           "METADATA_CACHE_BYTES"]
 
 logger = logging.getLogger(__name__)
 
 #: batches kept ready ahead of the consumer (a fixed number, so peak memory is predictable).
 PREFETCH_BATCHES = 2
-#: parallel per-sample reads (``num_parallel_calls`` of the read ``map``); read when a dataset is
-#: built, so ``bench/bench_input.py`` can compare it with serial reads (1).
-READ_PARALLELISM = tf.data.AUTOTUNE
+#: parallel per-sample reads (``num_parallel_calls`` of the read ``map``), read when a dataset is
+#: built. A fixed number, not ``tf.data.AUTOTUNE``: reads hold the GIL, so more than 2 in flight
+#: buys little, and the autotuner raised the parallelism of a loaded machine enough to add
+#: ~400 MiB of peak RSS in ``bench/bench_input.py`` (which compares the settings).
+READ_PARALLELISM = 2
+
+
+#: cap of HDF5's metadata cache per open store (bytes). HDF5's default (adaptive, up to 32 MiB of
+#: entries) let a process's RSS grow with the number of distinct videos/moments it touched, by
+#: ~215 MiB after 20k of them (the RSS cost is ~7-10x the cache's own accounting). With a 1 MiB
+#: cap the growth was +6 MiB and reads were not slower (measured on a 20k-entry store; each
+#: sample opens one dataset once, so a large cache buys nothing).
+METADATA_CACHE_BYTES = 1 << 20
 
 
 class PipelineError(UserError):
     """A store or its annotations cannot be turned into a dataset (one-line message)."""
+
+
+def _open_store(path):
+    """Open a :class:`FeatureStore` with a small HDF5 metadata cache (see METADATA_CACHE_BYTES).
+
+    FeatureStore has no option for it, so this reaches its h5py file (``_file``) when present and
+    silently keeps HDF5's defaults otherwise.
+    """
+    store = FeatureStore(path)
+    fid = getattr(getattr(store, "_file", None), "id", None)
+    if fid is not None and hasattr(fid, "get_mdc_config"):
+        try:
+            config = fid.get_mdc_config()
+            config.set_initial_size = True
+            config.initial_size = METADATA_CACHE_BYTES // 2
+            config.min_size = min(config.min_size, METADATA_CACHE_BYTES // 4)
+            config.max_size = METADATA_CACHE_BYTES
+            fid.set_mdc_config(config)
+        except Exception as exc:  # noqa: BLE001 - an optimisation only: keep the defaults
+            logger.debug("%s: could not cap the HDF5 metadata cache (%s)", path, exc)
+    return store
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,7 +201,7 @@ def _video_index(store_path, videos, class_names, length, max_gt, training):
     for video in videos:
         by_id.setdefault(video.video_id, video)
 
-    with FeatureStore(path) as store:
+    with _open_store(path) as store:
         first = _first_entry_shape(store, path)
         dim = int(store.dim)
         if first != (length, dim):
@@ -273,19 +315,28 @@ atexit.register(_GATE.shutdown)
 
 
 class _Reader:
-    """Reads one sample by index; one lazily opened read-only store handle per thread."""
+    """Reads one sample by index, with one lazily opened read-only store handle per OS thread.
+
+    Handles are keyed by ``threading.get_ident()``, not kept in ``threading.local``: tf.data
+    threads are not Python threads, and ``numpy_function`` gives each call a fresh Python thread
+    state, so a ``threading.local`` is empty at every call (the store would be reopened per
+    sample). The dict is bounded by the size of TensorFlow's thread pools.
+    """
 
     def __init__(self, path, ids, shape):
         self.path = str(path)
         self.ids = ids
         self.shape = tuple(shape)
-        self._local = threading.local()
+        self._stores = {}
+        self._lock = threading.Lock()
 
     def _store(self):
-        store = getattr(self._local, "store", None)
+        tid = threading.get_ident()
+        store = self._stores.get(tid)
         if store is None:
-            store = FeatureStore(self.path)
-            self._local.store = store
+            store = _open_store(self.path)
+            with self._lock:
+                self._stores[tid] = store
             _GATE.register(store)
         return store
 
@@ -384,7 +435,7 @@ def segment_dataset(store_path, class_names, batch_size, seed=0, shuffle=True, r
     ratio_range = _range("ratio_range", ratio_range)
     pos_range = _range("pos_range", pos_range)
     classes = _class_index(class_names, path)
-    with FeatureStore(path) as store:
+    with _open_store(path) as store:
         shape = _first_entry_shape(store, path)
         if len(shape) != 2 or shape[1] != int(store.dim):
             raise PipelineError(f"{path}: features have shape {list(shape)}, expected [T, {int(store.dim)}]")

@@ -259,3 +259,63 @@ def test_graph_mode_one_shot_and_initializable(store, videos, moments):
             np.testing.assert_array_equal(g[key], e[key])
     np.testing.assert_array_equal(first_again["ratio_id"], ctx[0]["ratio_id"])
     assert ids == ["v1", "v2", "v3", "v4", "v5", "v6"]
+
+
+# ------------------------------------------------------------------------------- memory
+
+def test_reader_handles_cap_the_hdf5_metadata_cache(moments):
+    """Without the cap a reader's RSS grows with the number of distinct moments read (HDF5's
+    metadata cache, up to ~230 MiB); the cap relies on FeatureStore's h5py file (``_file``)."""
+    from aher.data.pipeline import METADATA_CACHE_BYTES, _open_store
+    with _open_store(moments) as store:
+        assert store._file.id.get_mdc_config().max_size == METADATA_CACHE_BYTES
+
+
+# ------------------------------------------------------------------------------- process exit
+
+_EXIT_SCRIPT = """
+import sys
+import tensorflow as tf
+from aher.data.pipeline import segment_dataset
+# three prefetching streams as in training, eager and in a compat.v1 graph + Session, all alive
+# when the interpreter exits
+its = [iter(segment_dataset(sys.argv[1], ["run"], 16, seed=s)) for s in range(3)]
+for it in its:
+    next(it)
+graph = tf.Graph()
+with graph.as_default():
+    nxt = [tf.compat.v1.data.make_one_shot_iterator(segment_dataset(sys.argv[1], ["run"], 16, seed=s)).get_next()
+           for s in range(3)]
+sess = tf.compat.v1.Session(graph=graph)
+sess.run(nxt)
+print("done", flush=True)
+"""
+
+
+def test_process_exits_with_live_iterators(tmp_path):
+    """Exiting with live (prefetching) iterators deadlocked in interpreter teardown without the
+    atexit drain of the pipeline (tf.data threads stuck on the GIL while holding h5py's lock, or
+    an iterator destructor waiting for them). Without the drain this script hung in most runs here."""
+    import os
+    import subprocess
+    import sys
+    from aher.paths import PROJECT_ROOT
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "big.h5"        # real moment shape: reads of ~1 MiB are in flight at exit
+    with FeatureStoreWriter(path, dim=2048, dtype="float16") as w:
+        for k in range(32):
+            w.add(f"c{k}#0", rng.standard_normal((256, 2048)).astype(np.float16), label="run")
+    script = tmp_path / "exit.py"
+    script.write_text(_EXIT_SCRIPT)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+               PYTHONPATH=os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([sys.executable, str(script), str(path)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail("the process hung at exit with live pipeline iterators")
+    assert proc.returncode == 0 and "done" in out, err[-2000:]
