@@ -24,6 +24,20 @@ def tiou_thresholds_arg(text):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def add_common_arguments(parser):
+    """Options both evaluation command lines take (subset, thresholds, ties, output)."""
+    from evaluation.segments import DEFAULT_TIOU_THRESHOLDS
+
+    parser.add_argument("--subset", default="validation", help="ground-truth subset to evaluate (default: validation)")
+    parser.add_argument("--tiou-thresholds", type=tiou_thresholds_arg,
+                        default=tiou_thresholds_arg(DEFAULT_TIOU_THRESHOLDS),
+                        help="START:STOP:STEP or a comma list (default 0.5:0.95:0.05; THUMOS: 0.3:0.7:0.1)")
+    parser.add_argument("--tie-break", choices=["later_first", "earlier_first"], default="later_first",
+                        help="order of rows with equal scores (default later_first, see README)")
+    parser.add_argument("--json-out", metavar="FILE", help="write the result as JSON")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
 def write_json_atomic(path, payload):
     """Write ``payload`` as JSON to ``path`` via a temp file in the same folder."""
     path = Path(path)

@@ -13,25 +13,18 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evaluation.cli_common import run_cli, tiou_thresholds_arg, write_json_atomic  # noqa: E402
+from evaluation.cli_common import add_common_arguments, run_cli, write_json_atomic  # noqa: E402
 from evaluation.eval_detection import ANETdetection, format_detection_table  # noqa: E402
-from evaluation.segments import DEFAULT_TIOU_THRESHOLDS  # noqa: E402
 
 
 def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("ground_truth", help="ActivityNet-schema ground truth (.json or .json.gz)")
     p.add_argument("prediction", help="ActivityNet-schema result file (.json or .json.gz)")
-    p.add_argument("--subset", default="validation", help="ground-truth subset to evaluate (default: validation)")
-    p.add_argument("--tiou-thresholds", type=tiou_thresholds_arg, default=tiou_thresholds_arg(DEFAULT_TIOU_THRESHOLDS),
-                   help="START:STOP:STEP or a comma list (default 0.5:0.95:0.05; THUMOS: 0.3:0.7:0.1)")
-    p.add_argument("--tie-break", choices=["later_first", "earlier_first"], default="later_first",
-                   help="order of predictions with equal scores (default later_first, see README)")
+    add_common_arguments(p)
     p.add_argument("--ignore-unknown-labels", action="store_true",
                    help="drop predictions whose label is not a ground-truth class (default: error)")
     p.add_argument("--per-class", action="store_true", help="print AP per class")
-    p.add_argument("--json-out", metavar="FILE", help="write the result as JSON")
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     return p
 
 

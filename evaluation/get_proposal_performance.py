@@ -12,9 +12,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evaluation.cli_common import run_cli, tiou_thresholds_arg, write_json_atomic  # noqa: E402
+from evaluation.cli_common import add_common_arguments, run_cli, write_json_atomic  # noqa: E402
 from evaluation.eval_proposal import ANETproposal, format_proposal_table  # noqa: E402
-from evaluation.segments import DEFAULT_TIOU_THRESHOLDS  # noqa: E402
 
 
 def positive_number(text):
@@ -31,15 +30,9 @@ def build_parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("ground_truth", help="ActivityNet-schema ground truth (.json or .json.gz)")
     p.add_argument("proposals", help="ActivityNet-schema result file; labels are ignored")
-    p.add_argument("--subset", default="validation", help="ground-truth subset to evaluate (default: validation)")
+    add_common_arguments(p)
     p.add_argument("--max-avg-nr-proposals", type=positive_number, default=100,
                    help="proposal budget per video (default 100)")
-    p.add_argument("--tiou-thresholds", type=tiou_thresholds_arg, default=tiou_thresholds_arg(DEFAULT_TIOU_THRESHOLDS),
-                   help="START:STOP:STEP or a comma list (default 0.5:0.95:0.05)")
-    p.add_argument("--tie-break", choices=["later_first", "earlier_first"], default="later_first",
-                   help="order of proposals with equal scores (default later_first, see README)")
-    p.add_argument("--json-out", metavar="FILE", help="write the result as JSON")
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     return p
 
 
