@@ -25,7 +25,13 @@ FILES = {
     "moments_train": "moments_train.h5",
     "eval": "eval.h5",
     "oracle_train": "oracle_train.h5",
+    "gt_untrimmed": "gt_untrimmed.json",
+    "eval_untrimmed": "eval_untrimmed.h5",
 }
+#: files a dataset may lack: evaluation videos of the untrimmed-set classes (the paper's text
+#: compares AherNet with AherNet* on them); only ``eval.label_space: untrimmed`` needs them
+OPTIONAL = ("gt_untrimmed", "eval_untrimmed")
+REQUIRED = tuple(key for key in FILES if key not in OPTIONAL)
 
 HOW_TO_PREPARE = ("import features with `python -m aher.data.import_features` and cut segment stores with "
                   "aher.data.moments (README, 'Real data')")
@@ -50,14 +56,19 @@ class Dataset:
         return read_activitynet_json(self.files["gt"])
 
     @cached_property
+    def untrimmed_eval_videos(self):
+        """The GT videos of ``gt_untrimmed.json`` (evaluation videos of the untrimmed-set classes)."""
+        return read_activitynet_json(self.files["gt_untrimmed"])
+
+    @cached_property
     def classes(self):
         return {"untrimmed": read_class_list(self.files["classes_untrimmed"]),
                 "moment": read_class_list(self.files["classes_moment"])}
 
-    def feature_dim(self):
+    def feature_dim(self, key="eval"):
         from aher.data.features import FeatureStore
 
-        with FeatureStore(self.files["eval"]) as store:
+        with FeatureStore(self.files[key]) as store:
             return store.dim
 
 
@@ -66,7 +77,7 @@ def _resolve_root(value):
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
-def resolve_dataset(config, needed=tuple(FILES), log=print, progress=True):
+def resolve_dataset(config, needed=REQUIRED, log=print, progress=True):
     """Return the :class:`Dataset` of ``config`` (building a synthetic one if needed)."""
     data = config["data"]
     setting = config["setting"]
@@ -89,8 +100,9 @@ def resolve_dataset(config, needed=tuple(FILES), log=print, progress=True):
             raise DatasetError(f"{files[key]}: missing ({key.replace('_', ' ')} of setting {setting}); {HOW_TO_PREPARE}")
     dataset = Dataset(root=root, setting=setting, files=files)
     expected_dim = int(config["model"]["feature_dim"])
-    if "eval" in needed:
-        dim = dataset.feature_dim()
+    if "eval" in needed or "eval_untrimmed" in needed:
+        dim = dataset.feature_dim("eval" if "eval" in needed else "eval_untrimmed")
         if dim != expected_dim:
-            raise DatasetError(f"{files['eval']}: features are {dim}-d but model.feature_dim is {expected_dim}")
+            key = "eval" if "eval" in needed else "eval_untrimmed"
+            raise DatasetError(f"{files[key]}: features are {dim}-d but model.feature_dim is {expected_dim}")
     return dataset

@@ -16,7 +16,8 @@ from aher.cli import UserError, run_main
 from aher.config import load_config
 from aher.paths import PROJECT_ROOT
 
-METHODS = ("algorithm1", "oracle", "pretrain", "no_adversary", "minus", "moments_only", "zero")
+METHODS = ("algorithm1", "oracle", "oracle_untrimmed", "pretrain", "no_adversary", "minus", "moments_only", "zero")
+SUPERVISED = ("oracle", "oracle_untrimmed", "pretrain")
 
 
 def build_parser(description, default_config):
@@ -33,7 +34,7 @@ def build_parser(description, default_config):
 
 def train(config, out_dir, resume=False, progress=True):
     method = config["train"]["method"]
-    if method in ("oracle", "pretrain"):
+    if method in SUPERVISED:
         from aher.train.supervised import train_supervised
 
         return train_supervised(config, out_dir, role=method, resume=resume, progress=progress)

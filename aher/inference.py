@@ -1,8 +1,11 @@
 """Inference and scoring of a trained model on the evaluation videos (reference §9).
 
 Contract: ``evaluate_run(config, checkpoint_or_run_dir, out_dir, all_snapshots)`` builds the
-Loc branch with the *moment* label space's transferred classifier ``T(W~_regv)`` on the
-evaluation stream (batch 1), restores the model variables, decodes + scores + NMS every video
+Loc branch with a label space's transferred classifier ``T(W~_regv)`` on that label space's
+evaluation stream (batch 1) -- ``eval.label_space``: ``moment`` (the default for every method
+that learns the moment classes: ``eval.h5`` and ``gt.json``) or ``untrimmed`` (the untrimmed-set
+classes' held-out videos, ``eval_untrimmed.h5`` and ``gt_untrimmed.json``; the default for
+``pretrain`` and ``oracle_untrimmed``) --, restores the model variables, decodes + scores + NMS every video
 (``aher.model.postprocess``), writes the ActivityNet result JSON, scores it with
 ``evaluation`` (detection mAP at ``eval.tiou_thresholds``, proposal AR@AN / AUC) and writes
 ``metrics.json``:
@@ -10,12 +13,12 @@ evaluation stream (batch 1), restores the model variables, decodes + scores + NM
     mAP@0.5, mAP@0.75, mAP@0.95, average_mAP   fractions in [0, 1] (as the official evaluator)
     AR@100, AUC                                percent (as the official proposal script prints)
     video_accuracy                             argmax of the mean cell probability == GT label
-    mAP, tiou_thresholds, checkpoint, iteration
+    mAP, tiou_thresholds, checkpoint, iteration, label_space
 
 With ``all_snapshots`` every snapshot of the run (or those listed in ``eval.snapshots``) is
 evaluated and the best by average mAP is reported, like upstream's test script -- note that
 this selects the model on the evaluation set, as upstream did.
-Limits: no training; G, D and the untrimmed-set classifier are not loaded (not needed).
+Limits: no training; G, D and the other label space's classifier are not loaded (not needed).
 """
 
 import json
@@ -28,26 +31,14 @@ from tqdm import tqdm
 from aher.cli import UserError
 from aher.data.pipeline import eval_dataset
 from aher.datasets import resolve_dataset
+from aher.eval_spec import (AUTO_LABEL_SPACE, AUTO_MODE, EVAL_FILES, INFERENCE_MODES, LABEL_SPACES,  # noqa: F401
+                            eval_label_space, inference_mode)
 from aher.model import postprocess
 from aher.model.graph import AherNet, ModelConfig
 from aher.model.heads import anchor_classifier
 from aher.train.run_dir import checkpoint_iteration
 from evaluation import ANETdetection, ANETproposal
 from evaluation.cli_common import write_json_atomic
-
-
-INFERENCE_MODES = ("transfer", "no_transfer", "snippet")
-#: inference.mode "auto" -> the mode each training method is tested with (paper §4.3 baselines)
-AUTO_MODE = {"minus": "no_transfer", "zero": "snippet"}
-
-
-def inference_mode(config):
-    mode = config["inference"].get("mode", "auto")
-    if mode == "auto":
-        mode = AUTO_MODE.get(config["train"]["method"], "transfer")
-    if mode not in INFERENCE_MODES:
-        raise UserError(f"inference.mode must be auto or one of {', '.join(INFERENCE_MODES)}, not {mode!r}")
-    return mode
 
 
 def postprocess_config(config):
@@ -101,24 +92,28 @@ class Evaluator:
         self.config = config
         self.dataset = dataset
         self.model = ModelConfig.from_dict(config["model"])
-        self.classes = dataset.classes["moment"]
+        self.label_space = space = eval_label_space(config)
+        self.classes = dataset.classes[space]
+        store, gt = EVAL_FILES[space]
+        self.gt_path = dataset.path(gt)
+        videos = dataset.videos if space == "moment" else dataset.untrimmed_eval_videos
         self.graph = tf.Graph()
         with self.graph.as_default():
-            ds = eval_dataset(dataset.path("eval"), dataset.videos, self.classes,
+            ds = eval_dataset(dataset.path(store), videos, self.classes,
                               length=self.model.temporal_length, max_gt=int(config["data"]["max_gt"]))
             self.iterator = tf.compat.v1.data.make_initializable_iterator(ds)
             batch = self.iterator.get_next()
-            net = AherNet(self.model, {"moment": len(self.classes)})
+            net = AherNet(self.model, {space: len(self.classes)})
             self.mode = inference_mode(config)
             self.layers = net.layers
             self.fetches = {"video_id": batch["video_id"][0], "duration": batch["duration"][0],
                             "label": batch["label"][0]}
             if self.mode == "snippet":
-                w, b = net.classifier_weights("moment")[0]
+                w, b = net.classifier_weights(space)[0]
                 first = net.end_points(batch["features"])[0]
                 self.fetches["cell_probs"] = tf.nn.softmax(anchor_classifier(first, w, b))[0]
             else:
-                loc = net.localize(batch["features"], "moment", transfer=self.mode == "transfer")
+                loc = net.localize(batch["features"], space, transfer=self.mode == "transfer")
                 self.fetches.update(offsets=loc["offsets"][0], overlap=loc["overlap"][0],
                                     cell_probs=loc["cell_probs"][0])
             model_vars = [v for v in tf.compat.v1.global_variables() if v.op.name.startswith("aher/")]
@@ -183,7 +178,8 @@ def format_metrics(m):
 def evaluate_run(config, checkpoint, out_dir, all_snapshots=False, progress=True, log=print):
     """Evaluate one or several snapshots; write results JSON + ``metrics.json`` into ``out_dir``."""
     out_dir = Path(out_dir)
-    dataset = resolve_dataset(config, needed=("gt", "classes_untrimmed", "classes_moment", "eval"),
+    store, gt = EVAL_FILES[eval_label_space(config)]
+    dataset = resolve_dataset(config, needed=(gt, "classes_untrimmed", "classes_moment", store),
                               log=log, progress=progress)
     paths = _checkpoints(checkpoint, all_snapshots, config["eval"].get("snapshots") or [])
     evaluator = Evaluator(config, dataset)
@@ -192,8 +188,9 @@ def evaluate_run(config, checkpoint, out_dir, all_snapshots=False, progress=True
         for path in paths:
             detections, accuracy = evaluator.predict(path, progress=progress)
             results = postprocess.results_dict(detections, evaluator.classes)
-            metrics = score(results, dataset.path("gt"), config)
-            metrics.update(video_accuracy=accuracy, checkpoint=str(path), iteration=checkpoint_iteration(path))
+            metrics = score(results, evaluator.gt_path, config)
+            metrics.update(video_accuracy=accuracy, checkpoint=str(path), iteration=checkpoint_iteration(path),
+                           label_space=evaluator.label_space)
             log(f"[{Path(path).name}] {format_metrics(metrics)}")
             per_snapshot[metrics["iteration"]] = metrics
             if best is None or metrics["average_mAP"] > best[0]["average_mAP"]:

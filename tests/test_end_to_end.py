@@ -48,6 +48,18 @@ def test_algorithm1_tiny_end_to_end(project_root, tmp_path, setting):
         metrics = check_metrics(tmp_path / "test" / "metrics.json")
         assert set(metrics["snapshots"]) == {"6", "12"}
         assert "[model.ckpt-6]" in test.stdout and "[model.ckpt-12]" in test.stdout
+    if setting == "anet_split":
+        # the same model on the untrimmed-set classes' held-out videos (the paper's text comparison)
+        run(project_root, "aher_k600_test.py", "--config", f"configs/{setting}_synthetic_tiny.yaml",
+            "--set", f"data.root={tmp_path / 'data'}", "--checkpoint", out, "--label-space", "untrimmed", "--quiet")
+        held_out = check_metrics(out / "eval_untrimmed" / "metrics.json")
+        assert held_out["label_space"] == "untrimmed"
+        assert json.loads((out / "metrics.json").read_text())["label_space"] == "moment"   # left alone
+        classes = (tmp_path / "data" / "anet_split_tiny" / "classes_untrimmed.txt").read_text().split()
+        results = json.loads((out / "eval_untrimmed" / held_out["results_file"]).read_text())["results"]
+        gt = json.loads((tmp_path / "data" / "anet_split_tiny" / "gt_untrimmed.json").read_text())["database"]
+        assert set(results) == set(gt)
+        assert {d["label"] for dets in results.values() for d in dets} <= set(classes)
 
 
 def test_oracle_tiny_end_to_end(project_root, tmp_path):
@@ -56,6 +68,20 @@ def test_oracle_tiny_end_to_end(project_root, tmp_path):
         "--out", out, "--set", f"data.root={tmp_path / 'data'}", "--quiet")
     check_metrics(out / "metrics.json")
     assert "S3/total" in (out / "train.log").read_text() and "S5a" not in (out / "train.log").read_text()
+
+
+def test_untrimmed_set_oracle_tiny_end_to_end(project_root, tmp_path):
+    """AherNet* of the untrimmed-set classes trains on the untrimmed set and is tested on its
+    held-out videos by default (eval.label_space auto)."""
+    out = tmp_path / "run"
+    run(project_root, "aher_anet_split_train.py", "--config", "configs/anet_split_oracle_synthetic_tiny.yaml",
+        "--out", out, "--set", f"data.root={tmp_path / 'data'}", "--set", "train.method=oracle_untrimmed",
+        "--set", "train.iterations=6", "--quiet")
+    metrics = check_metrics(out / "metrics.json")
+    assert metrics["label_space"] == "untrimmed"
+    classes = (tmp_path / "data" / "anet_split_tiny" / "classes_untrimmed.txt").read_text().split()
+    results = json.loads((out / metrics["results_file"]).read_text())["results"]
+    assert results and {d["label"] for dets in results.values() for d in dets} <= set(classes)
 
 
 @pytest.mark.parametrize("method", ["zero", "minus"])

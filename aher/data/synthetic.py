@@ -9,8 +9,8 @@ Contract
 --------
 ``build_dataset(setting, scale, out_root, *, seed=0, overrides=(), layouts=(), force=False,
 progress=True, log=print, check_disk=True) -> BuildResult(path, reused, seconds, manifest)``
-    writes ``out_root/<setting>_<scale>/`` (``dataset.yaml``, ``gt.json``, ``classes_*.txt`` and
-    the five feature stores of the contract) atomically: everything goes to a hidden temporary
+    writes ``out_root/<setting>_<scale>/`` (``dataset.yaml``, ``gt.json``, ``gt_untrimmed.json``,
+    ``classes_*.txt`` and the six feature stores of the contract) atomically: everything goes to a hidden temporary
     folder next to the target, renamed at the end.  An existing folder made from the same request
     (same generator version, setting, scale, seed, resolved config and layout inputs, every file
     present) is reused; one made from the same request by an older ``GENERATOR_VERSION`` is
@@ -34,6 +34,11 @@ Settings (reference §1.5, §11.2)
                 ANet-like validation videos.
 In every setting ``oracle_train.h5`` holds the untrimmed training videos of the moment classes
 (for AherNet*); in ``anet_split``/``th14_anet`` the moments are cut from exactly those videos.
+``eval_untrimmed.h5`` + ``gt_untrimmed.json`` (generator v3) hold held-out videos of the
+*untrimmed-set* classes (their domain, subset ``validation``) for the paper's text comparison of
+AherNet and AherNet* on those classes; they are generated last, with their own per-video
+generators, so every other array is the same as v2's (only the ``generator_version`` attribute
+of the stores changes; tested).
 
 Generative model (semantic vectors live in a ``latent_dim``-dimensional space, scale 1 per
 latent dimension; a fixed random orthonormal embedding maps them to the D feature dimensions, so
@@ -146,7 +151,7 @@ from aher.datasets import FILES as DATASET_FILES
 
 #: bump whenever the bytes written for an unchanged request change (older datasets are then
 #: regenerated on the next request instead of being reused)
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 FORMAT_NAME = "aher-synthetic"
 LAYOUT_PARAMS = PROJECT_ROOT / "data" / "meta" / "layout_params.json"
 DOMAINS = ("anet", "k600", "thumos")
@@ -182,7 +187,7 @@ SETTINGS = {
                              "ANet-like validation videos"),
 }
 _SETTING_IDS = {"k600": 1, "anet_split": 2, "th14_anet": 3}
-_ROLE_IDS = {"untrim": 1, "clip": 2, "mtrain": 3, "eval": 4}
+_ROLE_IDS = {"untrim": 1, "clip": 2, "mtrain": 3, "eval": 4, "ueval": 5}
 _WORLD_KEY, _TEMPLATE_KEY, _LABELMAP_KEY, _CLASS_KEY = 101, 102, 103, 104
 
 # ------------------------------------------------------------------------------ configuration
@@ -205,6 +210,8 @@ KNOBS = {
     "n_oracle_train": (240, "untrimmed training videos of the moment classes (oracle; in anet_split/"
                             "th14_anet also the source of the moments)"),
     "n_eval": (200, "evaluation videos (moment classes, GT subset 'validation')"),
+    "n_eval_untrimmed": (100, "held-out evaluation videos of the untrimmed-set classes (gt_untrimmed.json, "
+                              "subset 'validation'; the paper's untrimmed-set comparison)"),
     "max_instances": (25, "cap on parametric instance counts (GT slots)"),
     "group_weight": (0.8, "share of the group vector in a class prototype (class confusability)"),
     "style_std": (1.2, "per-instance deviation from the class prototype"),
@@ -246,11 +253,12 @@ def _paper_counts() -> dict:
     counts = load_layout_params()["counts"]
     return {
         "k600": {"n_untrimmed_train": counts["anet_train"], "n_moments": 390_000,
-                 "n_oracle_train": 6_000, "n_eval": counts["k600_val"]},
+                 "n_oracle_train": 6_000, "n_eval": counts["k600_val"], "n_eval_untrimmed": counts["anet_val"]},
         "anet_split": {"n_untrimmed_train": counts["anet_train_untrimmed_87"],
-                       "n_oracle_train": counts["anet_train_moment_113"], "n_eval": counts["anet_val_moment_113"]},
+                       "n_oracle_train": counts["anet_train_moment_113"], "n_eval": counts["anet_val_moment_113"],
+                       "n_eval_untrimmed": counts["anet_val"] - counts["anet_val_moment_113"]},
         "th14_anet": {"n_untrimmed_train": counts["thumos_val"], "n_oracle_train": counts["anet_train"],
-                      "n_eval": counts["anet_val"]},
+                      "n_eval": counts["anet_val"], "n_eval_untrimmed": counts["thumos_test"]},
     }
 
 
@@ -258,16 +266,20 @@ def _paper_counts() -> dict:
 SCALE_PRESETS = {
     "tiny": {
         "_all": {"dim": 32, "n_groups": 3, "n_scenes": 8, "n_classes_untrimmed": 4, "n_classes_moment": 6,
-                 "n_untrimmed_train": 16, "n_moments": 24, "n_oracle_train": 12, "n_eval": 8},
+                 "n_untrimmed_train": 16, "n_moments": 24, "n_oracle_train": 12, "n_eval": 8,
+                 "n_eval_untrimmed": 6},
     },
     "small": {
         "_all": {"dim": 128, "n_scenes": 48},
         "k600": {"n_groups": 8, "n_classes_untrimmed": 20, "n_classes_moment": 40,
-                 "n_untrimmed_train": 400, "n_moments": 1000, "n_oracle_train": 240, "n_eval": 200},
+                 "n_untrimmed_train": 400, "n_moments": 1000, "n_oracle_train": 240, "n_eval": 200,
+                 "n_eval_untrimmed": 100},
         "anet_split": {"n_groups": 10, "n_classes_untrimmed": 17, "n_classes_moment": 23,
-                       "n_untrimmed_train": 340, "n_oracle_train": 460, "n_eval": 184},
+                       "n_untrimmed_train": 340, "n_oracle_train": 460, "n_eval": 184,
+                       "n_eval_untrimmed": 136},
         "th14_anet": {"n_groups": 10, "n_classes_untrimmed": 10, "n_classes_moment": 40,
-                      "n_untrimmed_train": 200, "n_oracle_train": 600, "n_eval": 240},
+                      "n_untrimmed_train": 200, "n_oracle_train": 600, "n_eval": 240,
+                      "n_eval_untrimmed": 100},
     },
     "paper": {
         "_all": {"dim": 2048, "n_scenes": 512, "n_groups": 53},
@@ -348,7 +360,7 @@ def _validate(cfg):
     need(cfg["n_groups"] >= 1, "n_groups must be >= 1")
     need(0.0 < cfg["untrimmed_group_frac"] < 1.0, "untrimmed_group_frac must be in (0, 1)")
     need(cfg["n_classes_untrimmed"] >= 1 and cfg["n_classes_moment"] >= 1, "class counts must be >= 1")
-    for key in ("n_untrimmed_train", "n_moments", "n_oracle_train", "n_eval", "n_scenes"):
+    for key in ("n_untrimmed_train", "n_moments", "n_oracle_train", "n_eval", "n_eval_untrimmed", "n_scenes"):
         need(cfg[key] >= (1 if key == "n_scenes" else 0), f"{key} must be >= 0")
     need(cfg["max_instances"] >= 1, "max_instances must be >= 1")
     need(0.0 <= cfg["group_weight"] < 1.0, "group_weight must be in [0, 1)")
@@ -628,7 +640,7 @@ class LayoutSource:
 
     def _pool(self, role: str) -> tuple[list[Video], np.ndarray]:
         if role not in self._pools:
-            kind = "eval" if role == "eval" else "train"
+            kind = "eval" if role in ("eval", "ueval") else "train"
             want = _TEMPLATE_SUBSETS[self.domain][kind]
             pool = [v for v in self.templates if v.subset in want] or list(self.templates)
             perm = np.random.default_rng([self.seed, _TEMPLATE_KEY, _ROLE_IDS[role]]).permutation(len(pool))
@@ -804,7 +816,7 @@ def render_features(world: World, plan: Plan, cfg: dict, rng) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Role:
-    name: str          # untrim | clip | mtrain | eval
+    name: str          # untrim | clip | mtrain | eval | ueval
     class_set: str     # untrimmed | moment
     domain: str
     subset: str
@@ -818,6 +830,8 @@ def roles_for(setting: str, cfg: dict) -> list[Role]:
         roles.append(Role("clip", "moment", spec.moment_domain, "training", int(cfg["n_moments"])))
     roles.append(Role("mtrain", "moment", spec.moment_domain, "training", int(cfg["n_oracle_train"])))
     roles.append(Role("eval", "moment", spec.moment_domain, "validation", int(cfg["n_eval"])))
+    # last, so that adding it left every earlier file byte-identical (each video has its own generator)
+    roles.append(Role("ueval", "untrimmed", spec.untrimmed_domain, "validation", int(cfg["n_eval_untrimmed"])))
     return roles
 
 
@@ -857,7 +871,7 @@ def estimate_bytes(setting: str, cfg: dict) -> int:
     lu, lm, dim = cfg["length_untrimmed"], cfg["length_moment"], cfg["dim"]
     spec = SETTINGS[setting]
     inst = 1.5 if spec.untrimmed_domain != "thumos" else 3.0        # kept foreground per video
-    total = cfg["n_untrimmed_train"] * (1 + inst) * lu + cfg["n_oracle_train"] * lu + cfg["n_eval"] * lu
+    total = (cfg["n_untrimmed_train"] * (1 + inst) + cfg["n_oracle_train"] + cfg["n_eval"] + cfg["n_eval_untrimmed"]) * lu
     total += (cfg["n_moments"] if spec.moments_from == "clips" else 1.5 * cfg["n_oracle_train"]) * lm
     return int(total * dim * item * 1.05)
 
@@ -869,6 +883,19 @@ def _request(setting, scale, seed, cfg, layout_info) -> dict:
 
 def _request_hash(request: dict) -> str:
     return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+def _same_request_older_version(old: dict, request: dict) -> bool:
+    """Whether ``old`` (a manifest) was made by another generator version from the same request.
+
+    Knobs a newer version added are absent from an older manifest's config and are ignored;
+    files a newer version added may be missing (so completeness is not required)."""
+    if old.get("generator_version") == request["generator_version"]:
+        return False
+    if any(old.get(k) != request[k] for k in ("setting", "scale", "seed", "layouts")):
+        return False
+    old_cfg = old.get("config")
+    return isinstance(old_cfg, dict) and all(request["config"].get(k) == v for k, v in old_cfg.items())
 
 
 def canonical_command(setting, scale, seed, layout_args=(), overrides=()) -> str:
@@ -942,8 +969,7 @@ def build_dataset(setting: str, scale: str, out_root, *, seed: int = 0, override
         if old is not None and old.get("request_sha256") == digest and complete:
             log(f"{target}: identical dataset already present (reused)")
             return BuildResult(target, True, time.perf_counter() - t0, old)
-        stale = (old is not None and complete and old.get("generator_version") != GENERATOR_VERSION
-                 and all(old.get(k) == v for k, v in request.items() if k != "generator_version"))
+        stale = old is not None and _same_request_older_version(old, request)
         if stale:
             log(f"{target}: made by generator v{old.get('generator_version')}, regenerating with v{GENERATOR_VERSION}")
         elif old is None or old.get("format") != FORMAT_NAME:
@@ -1001,9 +1027,11 @@ def _write(folder: Path, setting, scale, seed, cfg, params, templates, layout_in
         "moments_train": writer("moments_train", "moments", lm, moment_domain),
         "eval": writer("eval", "eval", lu, moment_domain),
         "oracle_train": writer("oracle_train", "oracle", lu, moment_domain),
+        "eval_untrimmed": writer("eval_untrimmed", "eval", lu, spec.untrimmed_domain),
     }
-    videos: list[Video] = []
-    instances = {"untrimmed_train": 0, "eval": 0, "oracle_train": 0, "moments_source": 0}
+    videos: list[Video] = []            # gt.json
+    untrimmed_eval: list[Video] = []    # gt_untrimmed.json (kept apart: other label space, same subset name)
+    instances = {"untrimmed_train": 0, "eval": 0, "oracle_train": 0, "eval_untrimmed": 0, "moments_source": 0}
     try:
         total = sum(r.count for r in roles)
         with tqdm(total=total, desc=f"synthesize {setting}/{scale}", unit="video",
@@ -1015,7 +1043,7 @@ def _write(folder: Path, setting, scale, seed, cfg, params, templates, layout_in
                     plan = make_plan(world, layouts, setting, role, i, cfg, seed, rng)
                     feats = render_features(world, plan, cfg, rng)
                     video = plan.video(names)
-                    videos.append(video)
+                    (untrimmed_eval if role.name == "ueval" else videos).append(video)
                     meta = {"duration": plan.duration, "n_frames": plan.duration_frame, "fps": plan.fps,
                             "feature_frame": plan.feature_frame, "n_features": plan.n_features,
                             "label": video.instances[0].label if video.instances else "",
@@ -1032,6 +1060,9 @@ def _write(folder: Path, setting, scale, seed, cfg, params, templates, layout_in
                         instances["oracle_train"] += len(plan.instances)
                         if spec.moments_from == "foreground":
                             _add_segments(stores["moments_train"], feats, video, MOMENT_MIN_FEATURES, lm)
+                    elif role.name == "ueval":
+                        stores["eval_untrimmed"].add(video.video_id, _resized(feats, plan, lu), **meta)
+                        instances["eval_untrimmed"] += len(plan.instances)
                     else:
                         stores["eval"].add(video.video_id, _resized(feats, plan, lu), **meta)
                         instances["eval"] += len(plan.instances)
@@ -1045,6 +1076,7 @@ def _write(folder: Path, setting, scale, seed, cfg, params, templates, layout_in
         raise
 
     write_activitynet_gt(videos, folder / FILES["gt"], taxonomy=world.taxonomy())
+    write_activitynet_gt(untrimmed_eval, folder / FILES["gt_untrimmed"], taxonomy=world.taxonomy())
     write_class_list(world.sets["untrimmed"].names, folder / FILES["classes_untrimmed"])
     write_class_list(world.sets["moment"].names, folder / FILES["classes_moment"])
     manifest = {
@@ -1062,7 +1094,7 @@ def _write(folder: Path, setting, scale, seed, cfg, params, templates, layout_in
         "lengths": {"untrimmed": lu, "moment": lm},
         "min_features": {"foreground": FOREGROUND_MIN_FEATURES, "moments": MOMENT_MIN_FEATURES},
         "domains": {"untrimmed": spec.untrimmed_domain, "moment": moment_domain,
-                    "eval": moment_domain, "oracle": moment_domain},
+                    "eval": moment_domain, "oracle": moment_domain, "eval_untrimmed": spec.untrimmed_domain},
         "moments_from": "k600-like clips" if spec.moments_from == "clips" else "foreground of oracle_train videos",
         "files": {k: v for k, v in FILES.items() if k != "manifest"},
         "gt_subsets": {"training": sum(v.subset == "training" for v in videos),

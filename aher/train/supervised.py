@@ -17,6 +17,9 @@ Roles:
   ``oracle``    AherNet*: the untrimmed videos *of the moment classes* (``oracle_train``), label
                 space ``moment`` (so the test script uses it like AherNet), S2 on the moment
                 set's segments (``moments_train``).
+  ``oracle_untrimmed``  the same recipe on the untrimmed set (``untrimmed_train``, ``foreground_train``,
+                label space ``untrimmed``): the AherNet* the paper's text compares with AherNet on the
+                untrimmed-set classes (tested with ``eval.label_space: untrimmed``).
 Limits: no context generation, no adversary (Algorithm 1, ``aher.train.algorithm1``).
 """
 
@@ -37,6 +40,7 @@ ROLES = {
     # role: (label space, untrimmed store, segment store, sub-step whose group the classification step trains)
     "pretrain": ("untrimmed", "untrimmed_train", "foreground_train", "S2"),   # W_regv only, as Algorithm 1's S2
     "oracle": ("moment", "oracle_train", "moments_train", "S1"),              # backbone + W~_regv, as S1
+    "oracle_untrimmed": ("untrimmed", "untrimmed_train", "foreground_train", "S1"),
 }
 
 

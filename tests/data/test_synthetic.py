@@ -21,7 +21,7 @@ from aher.data.synthetic import (FILES, GENERATOR_VERSION, KNOBS, LAYOUT_PARAMS,
 from aher.data import synthesize
 
 QUIET = {"progress": False, "log": lambda *a: None}
-STORES = ("untrimmed_train", "foreground_train", "moments_train", "eval", "oracle_train")
+STORES = ("untrimmed_train", "foreground_train", "moments_train", "eval", "oracle_train", "eval_untrimmed")
 
 
 def _digests(folder):
@@ -106,7 +106,7 @@ def test_files_shapes_dtypes_attrs(tiny, setting):
     assert manifest["files"] == {k: v for k, v in FILES.items() if k != "manifest"}
     dim = manifest["dim"]
     lengths = {"untrimmed_train": 512, "foreground_train": 512, "moments_train": 256, "eval": 512,
-               "oracle_train": 512}
+               "oracle_train": 512, "eval_untrimmed": 512}
     for key in STORES:
         with FeatureStore(folder / FILES[key]) as store:
             assert store.dim == dim and store.dtype == "float16"
@@ -175,12 +175,24 @@ def test_gt_consistent_with_stores_and_manifest(tiny, setting):
         for seg in mo.ids():
             assert mo.meta(seg)["label"] in cls_m
             assert mo.meta(seg)["video"] in videos
+    # gt_untrimmed.json: held-out videos of the untrimmed-set classes, nowhere else
+    held_out = {v.video_id: v for v in read_activitynet_json(folder / "gt_untrimmed.json")}
+    assert len(held_out) == manifest["counts"]["eval_untrimmed"] == 6 and not set(held_out) & set(videos)
+    with FeatureStore(folder / "eval_untrimmed.h5") as s:
+        assert sorted(s.ids()) == sorted(held_out)
+        assert s.attrs["domain"] == manifest["domains"]["untrimmed"]
+        for v in s.ids():
+            assert held_out[v].subset == "validation" and held_out[v].instances
+            assert {i.label for i in held_out[v].instances} <= cls_u
+            assert s.meta(v)["duration"] == pytest.approx(held_out[v].duration)
+    assert sum(len(v.instances) for v in held_out.values()) == manifest["counts"]["instances"]["eval_untrimmed"]
 
 
 def test_setting_structure(tiny):
     """k600 moments are ~10 s clips of their own; the other settings cut them from oracle videos."""
     k = yaml.safe_load((tiny["k600"] / "dataset.yaml").read_text())
-    assert k["domains"] == {"untrimmed": "anet", "moment": "k600", "eval": "k600", "oracle": "k600"}
+    assert k["domains"] == {"untrimmed": "anet", "moment": "k600", "eval": "k600", "oracle": "k600",
+                            "eval_untrimmed": "anet"}
     videos = {v.video_id: v for v in read_activitynet_json(tiny["k600"] / "gt.json")}
     with FeatureStore(tiny["k600"] / "moments_train.h5") as mo:
         assert len(mo) == k["config"]["n_moments"]
@@ -324,6 +336,39 @@ def test_older_generator_version_is_regenerated(tmp_path):
     again = build_dataset("k600", "tiny", tmp_path, overrides=["n_eval=3"], progress=False, log=messages.append)
     assert not again.reused and "regenerating" in messages[0]
     assert manifest.read_text() == text
+
+
+def test_held_out_untrimmed_videos_leave_the_other_files_unchanged(tmp_path):
+    """The v3 role is generated last with its own generators: without it (n_eval_untrimmed=0)
+    every other file has the same bytes, so v2 datasets (and runs trained on them) stay valid."""
+    with_it = _digests(build_dataset("anet_split", "tiny", tmp_path / "a", **QUIET).path)
+    without = build_dataset("anet_split", "tiny", tmp_path / "b", overrides=["n_eval_untrimmed=0"], **QUIET).path
+    for name in FILES.values():
+        if name not in ("dataset.yaml", "eval_untrimmed.h5", "gt_untrimmed.json"):
+            assert hashlib.sha256((without / name).read_bytes()).hexdigest() == with_it[name], name
+    assert read_activitynet_json(without / "gt_untrimmed.json") == []
+
+
+def test_v2_dataset_without_the_new_files_is_regenerated(tmp_path):
+    """A v2 folder (no n_eval_untrimmed knob, no eval_untrimmed.h5 / gt_untrimmed.json) is
+    regenerated in place, not refused as incomplete or foreign."""
+    first = build_dataset("k600", "tiny", tmp_path, **QUIET)
+    manifest = first.path / "dataset.yaml"
+    text = manifest.read_text()
+    old = yaml.safe_load(text)
+    old["generator_version"], old["request_sha256"] = 2, "0" * 64
+    del old["config"]["n_eval_untrimmed"]
+    manifest.write_text(yaml.safe_dump(old))
+    for name in ("eval_untrimmed.h5", "gt_untrimmed.json"):
+        (first.path / name).unlink()
+    messages = []
+    again = build_dataset("k600", "tiny", tmp_path, progress=False, log=messages.append)
+    assert not again.reused and "regenerating" in messages[0]
+    assert manifest.read_text() == text and (first.path / "eval_untrimmed.h5").is_file()
+    old["config"]["noise_std"] = 9.0                                    # a changed knob is another request
+    manifest.write_text(yaml.safe_dump(old))
+    with pytest.raises(UserError, match="--force"):
+        build_dataset("k600", "tiny", tmp_path, **QUIET)
 
 
 def test_failure_leaves_nothing(tmp_path, monkeypatch):
