@@ -1,7 +1,7 @@
 """Rerun the paper's tables: plan the runs, train the missing ones, write our numbers beside the paper's.
 
   python -m aher.reproduce table1|table2|table3|table4|fig6|all [...] --data synthetic --scale tiny|small
-        [--seeds 3] [--out reports/reproduce] [--runs runs/reproduce] [--force] [--dry-run]
+        [--seeds 3] [--out reports/reproduce] [--runs runs/reproduce] [--force] [--dry-run] [--no-train]
   python -m aher.reproduce all --data real [--config-dir DIR] [--config SETTING=FILE ...]
 
 Contract: a table row is (setting, ``train.method``, extra config overrides); every row of the
@@ -17,6 +17,12 @@ mean duration of the finished runs.  A failed run (the entry script's one-line e
 recorded and the next one starts; the exit code is 1 when anything failed.  For each table
 ``<out>/<table>.md`` and ``<out>/<table>.json`` hold our mean ± sample std over the finished
 seeds (n) beside the paper's number; mAP is in percent like the paper's tables.
+``--no-train`` writes the tables from the finished runs only: a missing run is "not run" (not a
+failure), so a long sweep can be reported part-way with the true n of every cell.
+Table 1 also holds the text's comparison on the *untrimmed-set* classes: AherNet (its runs tested
+again with ``aher_k600_test.py --label-space untrimmed``, into ``<run>/eval_untrimmed``) against
+AherNet* of those classes (``train.method=oracle_untrimmed``), both on the held-out videos of the
+untrimmed-set classes (``eval_untrimmed.h5`` + ``gt_untrimmed.json``; synthetic generator v3).
 Configs: ``configs/<setting>_synthetic_<scale>.yaml`` (synthetic) or ``<config-dir>/<setting>_paper.yaml``
 (real), each replaceable with ``--config SETTING=FILE``.  Relative paths given on the command
 line are relative to the current folder; the defaults are inside the project.  The hidden option
@@ -44,24 +50,23 @@ import yaml
 from aher import paper_numbers
 from aher.cli import UserError, run_main
 from aher.config import parse_override
+from aher.eval_spec import AUTO_LABEL_SPACE
 from aher.paths import PROJECT_ROOT
 
 ENTRY_SCRIPTS = {"k600": "aher_k600_train.py", "anet_split": "aher_anet_split_train.py",
                  "th14_anet": "aher_th14_anet_train.py"}
+TEST_SCRIPT = "aher_k600_test.py"
 TABLE_NAMES = ("table1", "table2", "table3", "table4", "fig6")
 FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
 PERCENT_ALREADY = {"AUC", "AR@100"}          # metrics.json gives these in percent, mAP as fractions
 
 METHOD_LABELS = {"zero": "AherNet^0", "minus": "AherNet^-", "moments_only": "AherNet_M",
-                 "no_adversary": "AherNet_A-", "algorithm1": "AherNet", "oracle": "AherNet*"}
+                 "no_adversary": "AherNet_A-", "algorithm1": "AherNet", "oracle": "AherNet*",
+                 "oracle_untrimmed": "AherNet* of the untrimmed-set classes"}
 METHOD_SLUGS = {"zero": "ahernet0", "minus": "ahernet-minus", "moments_only": "ahernet-m",
-                "no_adversary": "ahernet-a-minus", "algorithm1": "ahernet", "oracle": "ahernet-oracle"}
-UNTRIMMED_CLASSES_REASON = {
-    "synthetic": "not available on this benchmark: the synthetic benchmark has no evaluation videos of the "
-                 "untrimmed-set classes (its evaluation videos are those of the moment classes only)",
-    "real": "not computed by this orchestrator: it needs a test on the untrimmed-set classes' validation videos, "
-            "which the entry scripts do not run (they score the moment classes)",
-}
+                "no_adversary": "ahernet-a-minus", "algorithm1": "ahernet", "oracle": "ahernet-oracle",
+                "oracle_untrimmed": "ahernet-oracle-untrimmed"}
+UNTRIMMED = "untrimmed"                      # the label space of the text's comparison
 
 
 # ----------------------------------------------------------------------------------------------
@@ -85,6 +90,7 @@ class TableSpec:
     settings: tuple
     metrics: tuple
     rows: tuple
+    untrimmed_rows: tuple = ()     # rows of the text's comparison on the untrimmed-set classes (average mAP)
 
     @property
     def columns(self):
@@ -111,6 +117,9 @@ TABLE_SPECS = {
         Row("2-fc, ELU (= AherNet)", "algorithm1", (), "2-fc, ELU"),   # the defaults: the AherNet run
         Row("3-fc, ELU", "algorithm1", _transfer(3, "elu"), "3-fc, ELU"),
         Row("AherNet*", "oracle", (), "AherNet* (oracle)"),
+    ), untrimmed_rows=(
+        Row("AherNet", "algorithm1", (), "AherNet"),
+        Row("AherNet*", "oracle_untrimmed", (), "AherNet*"),
     )),
     "table2": TableSpec("table2", paper_numbers.TABLE2["title"], ("anet_split", "th14_anet"), ("AUC", "average_mAP"), (
         Row("AherNet^0", "zero", (), "AherNet^U"),
@@ -175,6 +184,7 @@ class PlannedRun:
     out: Path
     overrides: list                              # the effective --set list (passthrough first, then the row's)
     uses: list = field(default_factory=list)     # [(table, row name)]
+    evals: list = field(default_factory=list)    # label spaces tested besides the run's own (in <out>/eval_<space>)
 
     @property
     def script(self):
@@ -215,12 +225,32 @@ def build_plan(tables, seeds, configs, runs_root, scale_dir, passthrough=()):
                                                     effective_overrides(run_spec.overrides(), passthrough))
                     if (table, row.name) not in plan[run_spec].uses:
                         plan[run_spec].uses.append((table, row.name))
+                for row in spec.untrimmed_rows:
+                    run_spec = RunSpec(setting, row.method, tuple(row.extra), seed)
+                    if run_spec not in plan:
+                        out = Path(runs_root) / scale_dir / setting / run_spec.slug / f"seed{seed}"
+                        plan[run_spec] = PlannedRun(run_spec, Path(configs[setting]), out,
+                                                    effective_overrides(run_spec.overrides(), passthrough))
+                    use = (table, f"{row.name} (untrimmed-set classes)")
+                    if use not in plan[run_spec].uses:
+                        plan[run_spec].uses.append(use)
+                    if own_label_space(row.method) != UNTRIMMED and UNTRIMMED not in plan[run_spec].evals:
+                        plan[run_spec].evals.append(UNTRIMMED)
     slugs = {}
     for run in plan.values():
         other = slugs.setdefault(run.out, run.spec)
         if other != run.spec:
             raise AssertionError(f"two runs share the folder {run.out}: {other} and {run.spec}")
     return list(plan.values())
+
+
+def own_label_space(method):
+    """The label space a method's run is tested on by its entry script (``eval.label_space: auto``)."""
+    return AUTO_LABEL_SPACE.get(method, "moment")
+
+
+def eval_dir(out, space):
+    return Path(out) / f"eval_{space}"
 
 
 def settings_needed(tables):
@@ -349,6 +379,35 @@ def train_once(script, config, out, overrides, force=False, state=None, announce
     return RunResult("failed" if error else "done", metrics, seconds, error, str(out))
 
 
+def test_command(config, out, overrides, space):
+    cmd = [sys.executable, TEST_SCRIPT, "--config", _display(config), "--checkpoint", _display(out),
+           "--out", _display(eval_dir(out, space)), "--label-space", space]
+    for text in overrides:
+        cmd += ["--set", text]
+    return cmd + ["--quiet"]
+
+
+def evaluate_once(run, space):
+    """Test a finished run on another label space (reused when its metrics exist); never raises.
+
+    ``--force`` needs no case of its own: retraining deletes the run folder, tests included."""
+    folder = eval_dir(run.out, space)
+    if (folder / "metrics.json").is_file():
+        metrics, error = _read_metrics(folder)
+        return RunResult("failed" if error else "reused", metrics, error=error, out=str(folder))
+    folder.mkdir(parents=True, exist_ok=True)
+    cmd = test_command(run.config, run.out, run.overrides, space)
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    seconds = time.monotonic() - start
+    (folder / "reproduce.log").write_text(f"$ {shlex.join(cmd)}\n# exit code {proc.returncode}, {seconds:.1f} s\n"
+                                          f"--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}")
+    if proc.returncode != 0:
+        return RunResult("failed", seconds=seconds, error=_error_line(proc.stderr, proc.returncode), out=str(folder))
+    metrics, error = _read_metrics(folder)
+    return RunResult("failed" if error else "done", metrics, seconds, error, str(folder))
+
+
 def _hms(seconds):
     seconds = int(round(seconds))
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
@@ -362,8 +421,9 @@ def _uses_text(uses):
     return ", ".join(tables)
 
 
-def execute(plan, force=False, log=print):
-    """Run the plan; return {RunSpec: RunResult}."""
+def execute(plan, force=False, log=print, train=True):
+    """Run the plan; return {RunSpec: RunResult} (and {(space, RunSpec): RunResult} of the extra
+    tests).  ``train=False`` only collects the finished runs (the others are left out: "not run")."""
     results, todo = {}, []
     for run in plan:
         state, reason = inspect_run(run.out, run.overrides, force)
@@ -375,7 +435,10 @@ def execute(plan, force=False, log=print):
             todo.append((run, state))
     reused = sum(r.status == "reused" for r in results.values())
     log(f"plan: {len(plan)} runs; {reused} reused, {len(todo)} to train"
-        + (f", {len(results) - reused} unusable" if len(results) > reused else ""), flush=True)
+        + (f", {len(results) - reused} unusable" if len(results) > reused else "")
+        + ("" if train or not todo else " (--no-train: left out of the tables as 'not run')"), flush=True)
+    if not train:
+        todo = []
     t0 = time.monotonic()
     durations = []
     for i, (run, state) in enumerate(todo, 1):
@@ -396,6 +459,22 @@ def execute(plan, force=False, log=print):
                 f"{_display(run.out / 'reproduce.log')})", flush=True)
     if todo:
         log(f"trained {len(todo)} runs in {_hms(time.monotonic() - t0)}", flush=True)
+    for run in plan:
+        for space in run.evals:
+            if run.spec not in results:
+                continue
+            if results[run.spec].status == "failed":
+                result = RunResult("failed", error=f"not tested: the run failed ({results[run.spec].error})",
+                                   out=str(eval_dir(run.out, space)))
+            else:
+                result = evaluate_once(run, space)
+            results[(space, run.spec)] = result
+            if result.status == "done":
+                log(f"[test] {run.spec.setting} · {run.spec.label} · seed {run.spec.seed} on the {space}-set "
+                    f"classes: average mAP {_pct(result.metrics, 'average_mAP')} ({_hms(result.seconds)})", flush=True)
+            elif result.status == "failed":
+                log(f"[test] {run.spec.setting} · {run.spec.label} · seed {run.spec.seed} on the {space}-set "
+                    f"classes FAILED: {result.error}", flush=True)
     return results
 
 
@@ -444,8 +523,8 @@ def collect_table(table, seeds, results, meta=None):
             for seed in seeds:
                 res = results.get(RunSpec(setting, row.method, tuple(row.extra), seed))
                 if res is None:
-                    res = RunResult("failed", error="not run")
-                if res.status != "failed":
+                    res = RunResult("missing", error="not run")
+                if res.status not in ("failed", "missing"):
                     missing = [m for m in spec.metrics if to_percent(m, (res.metrics or {}).get(m)) is None]
                     if missing:
                         res = RunResult("failed", res.metrics, res.seconds,
@@ -458,11 +537,12 @@ def collect_table(table, seeds, results, meta=None):
             runs = [r for r in entry["runs"] if r["setting"] == setting]
             values = []
             for r in runs:
-                if r["status"] != "failed":
+                if r["status"] not in ("failed", "missing"):
                     res = results[RunSpec(setting, row.method, tuple(row.extra), r["seed"])]
                     values.append(to_percent(metric, res.metrics[metric]))
             cell = summarize(values)
             cell.update(values=values, failed=sum(r["status"] == "failed" for r in runs),
+                        missing=sum(r["status"] == "missing" for r in runs),
                         paper=_paper_value(table, row, setting, metric))
             entry["cells"][f"{setting}/{metric}"] = cell
         rows.append(entry)
@@ -470,11 +550,8 @@ def collect_table(table, seeds, results, meta=None):
            "units": "percent (mAP as in the paper's tables; AUC of AR@AN as the official proposal script)",
            "columns": cols, "rows": rows, "paper_only_rows": _paper_only_rows(table, spec), "failures": failures,
            "notes": []}
-    if table == "table1":
-        data = (meta or {}).get("data", "synthetic")
-        doc["text_untrimmed_classes"] = [
-            {"setting": s, "metric": "average_mAP", "paper": paper_numbers.TEXT_UNTRIMMED_CLASSES[s], "ours": None,
-             "reason": UNTRIMMED_CLASSES_REASON[data]} for s in spec.settings]
+    if spec.untrimmed_rows:
+        doc["text_untrimmed_classes"] = _untrimmed_classes(spec, seeds, results, failures)
     if table == "table2":
         doc["text_gains"] = _gains(rows)
     if table == "table2":
@@ -487,6 +564,39 @@ def collect_table(table, seeds, results, meta=None):
         doc["paper_text"] = paper_numbers.FIG6["text"]
         doc["series"] = _fig6_series(rows, spec)
     return doc
+
+
+def untrimmed_result(results, spec):
+    """The result of ``spec``'s run tested on the untrimmed-set classes (None: not planned)."""
+    if own_label_space(spec.method) == UNTRIMMED:
+        return results.get(spec)
+    return results.get((UNTRIMMED, spec))
+
+
+def _untrimmed_classes(spec, seeds, results, failures):
+    """The text's AherNet vs AherNet* on the untrimmed-set classes: one entry per setting."""
+    out = []
+    for setting in spec.settings:
+        entry = {"setting": setting, "metric": "average_mAP", "paper": paper_numbers.TEXT_UNTRIMMED_CLASSES[setting],
+                 "ours": {}, "runs": []}
+        for row in spec.untrimmed_rows:
+            values = []
+            for seed in seeds:
+                res = untrimmed_result(results, RunSpec(setting, row.method, tuple(row.extra), seed))
+                res = res or RunResult("missing", error="not run")
+                value = to_percent("average_mAP", (res.metrics or {}).get("average_mAP"))
+                if res.status not in ("failed", "missing") and value is None:
+                    res = RunResult("failed", error="metrics.json has no number for average_mAP", out=res.out)
+                entry["runs"].append({"row": row.name, "seed": seed, "status": res.status, "dir": res.out,
+                                      "error": res.error})
+                if res.status == "failed":
+                    failures.append({"row": f"{row.name} (untrimmed-set classes)", "setting": setting, "seed": seed,
+                                     "error": res.error})
+                elif res.status != "missing":
+                    values.append(value)
+            entry["ours"][row.paper] = dict(summarize(values), values=values)
+        out.append(entry)
+    return out
 
 
 def _paper_only_rows(table, spec):
@@ -567,11 +677,13 @@ def render_markdown(doc):
             for error in dict.fromkeys(r["error"] for r in errors):
                 seeds = [r["seed"] for r in errors if r["error"] == error]
                 marks += footnote(error, f"{row['name']} on {col['setting']} (seed {', '.join(map(str, seeds))})")
+            not_run = f"{cell.get('missing', 0)} not run" if cell.get("missing") else ""
             if cell["n"]:
                 text = _num(cell["mean"]) + (f" ± {_num(cell['std'])}" if cell["std"] is not None else "")
-                text += f" (n={cell['n']}" + (f"; {cell['failed']} failed {marks}" if cell["failed"] else "") + ")"
+                text += f" (n={cell['n']}" + (f"; {cell['failed']} failed {marks}" if cell["failed"] else "") + \
+                    (f"; {not_run}" if not_run else "") + ")"
             else:
-                text = f"failed {marks}" if cell["failed"] else "—"
+                text = f"failed {marks}" if cell["failed"] else ("not run" if not_run else "—")
             cells.append(text)
             if has_paper:
                 cells.append(_num(cell["paper"]) if row.get("paper_row") else "")
@@ -593,11 +705,22 @@ def render_markdown(doc):
             lines.append(f"| {g['better']} over {g['worse']} | {paper_numbers.SETTING_TITLES[g['setting']]} | "
                          f"{ours} | {g['paper']:+.1f} |")
     if doc.get("text_untrimmed_classes"):
-        lines += ["", "AherNet vs AherNet* on the untrimmed-set classes (the text; average mAP):", "",
-                  "| setting | ours | paper: AherNet vs AherNet* |", "|---|---|---:|"]
+        lines += ["", "AherNet vs AherNet* on the *untrimmed-set* classes (the text; average mAP on their held-out "
+                  "videos; AherNet* here is fully supervised on the untrimmed set, `train.method=oracle_untrimmed`):",
+                  "", "| setting | AherNet (ours) | AherNet* (ours) | paper: AherNet vs AherNet* |", "|---|---:|---:|---:|"]
         for t in doc["text_untrimmed_classes"]:
-            lines.append(f"| {paper_numbers.SETTING_TITLES[t['setting']]} | {t['reason']} | "
+            cells = []
+            for name in ("AherNet", "AherNet*"):
+                c = t["ours"][name]
+                cells.append("—" if not c["n"] else _num(c["mean"]) + (f" ± {_num(c['std'])}" if c["std"] is not None
+                                                                        else "") + f" (n={c['n']})")
+            lines.append(f"| {paper_numbers.SETTING_TITLES[t['setting']]} | {cells[0]} | {cells[1]} | "
                          f"{t['paper']['AherNet']} vs {t['paper']['AherNet*']} |")
+        failed = [(t["setting"], r) for t in doc["text_untrimmed_classes"] for r in t["runs"]
+                  if r["status"] in ("failed", "missing")]
+        if failed:
+            lines += ["", "Failed or not run (untrimmed-set classes):", ""]
+            lines += [f"* {r['row']} on {s} (seed {r['seed']}): `{r['error']}`" for s, r in failed]
     if doc.get("paper_text"):
         lines += ["", f"Paper: {doc['paper_text']}"]
     if doc.get("plot"):
@@ -655,6 +778,9 @@ def build_parser():
                    help="config file of one setting (repeatable)")
     p.add_argument("--force", action="store_true", help="retrain runs that have a metrics.json")
     p.add_argument("--dry-run", action="store_true", help="list the runs and commands, run nothing")
+    p.add_argument("--no-train", action="store_true",
+                   help="write the tables from the finished runs only (missing runs show as 'not run'); "
+                        "still runs the quick extra tests of finished runs")
     p.add_argument("--set", action="append", default=[], dest="overrides", help=argparse.SUPPRESS)
     return p
 
@@ -695,6 +821,10 @@ def print_plan(plan, force, log=print):
         log(f"    {_display(run.out)}" + (f"  -- {reason}" if reason else ""))
         if state not in ("reuse", "stale"):
             log(f"    $ {shlex.join(command(run.script, run.config, run.out, run.overrides, state == 'resume'))}")
+        for space in run.evals:
+            done = (eval_dir(run.out, space) / "metrics.json").is_file() and not force and state == "reuse"
+            log(f"    then test on the {space}-set classes" + (" (reuse)" if done else
+                f": $ {shlex.join(test_command(run.config, run.out, run.overrides, space))}"))
     configs = len({(r.spec.setting, r.spec.method, r.spec.extra) for r in plan})
     seeds = len({r.spec.seed for r in plan})
     log(f"dry run: {len(plan)} runs ({configs} row configurations × {seeds} seeds): "
@@ -718,7 +848,7 @@ def run(argv):
     if args.dry_run:
         print_plan(plan, args.force)
         return 0
-    results = execute(plan, force=args.force)
+    results = execute(plan, force=args.force, train=not args.no_train)
     meta = {"data": args.data, "scale": args.scale if args.data == "synthetic" else None,
             "command": _command_line(argv), "date": f"{datetime.datetime.now():%Y-%m-%d %H:%M}",
             "configs": {s: _display(p) for s, p in configs.items()}, "runs_root": _display(runs_root)}

@@ -28,7 +28,7 @@ FAKE_ENTRY = textwrap.dedent("""
         if a == "--set":
             k, v = args[i + 1].split("=", 1)
             sets[k] = v
-    if sets["train.method"] not in ("algorithm1", "oracle", "zero"):
+    if sets["train.method"] not in ("algorithm1", "oracle", "zero", "oracle_untrimmed"):
         print("some log line", file=sys.stderr)
         print(f"error: train.method must be one of algorithm1, oracle, pretrain, not '{sets['train.method']}'",
               file=sys.stderr)
@@ -36,7 +36,7 @@ FAKE_ENTRY = textwrap.dedent("""
     seed = int(sets["train.seed"])
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(json.dumps({"train": {"method": sets["train.method"], "seed": seed}}))
-    m = 0.1 + 0.01 * seed
+    m = 0.1 + 0.01 * seed + (0.3 if "--label-space" in args else 0.0)     # a test on the untrimmed-set classes
     (out / "metrics.json").write_text(json.dumps({"mAP@0.5": m + 0.2, "mAP@0.75": m + 0.1, "mAP@0.95": m - 0.05,
                                                   "average_mAP": m, "AR@100": 50.0 + seed, "AUC": 40.0 + seed,
                                                   "video_accuracy": 0.5}))
@@ -50,6 +50,7 @@ def fake_entry(tmp_path, monkeypatch):
     script.write_text(FAKE_ENTRY)
     for setting in list(reproduce.ENTRY_SCRIPTS):
         monkeypatch.setitem(reproduce.ENTRY_SCRIPTS, setting, str(script))
+    monkeypatch.setattr(reproduce, "TEST_SCRIPT", str(script))
     return script
 
 
@@ -67,14 +68,19 @@ def by_spec(plan):
 def test_plan_all_deduplicates_across_tables_and_seeds(tmp_path):
     plan = reproduce.build_plan(reproduce.expand_tables(["all"]), range(3), configs_for(tmp_path), tmp_path, "small")
     # per ANet-like setting: 6 methods + 6 transfer variants (2-fc ELU is AherNet) + 4 fractions (1.0 is AherNet*)
-    # = 16, twice, plus 5 methods on k600 = 37 configurations, x 3 seeds
-    assert len(plan) == 111
-    assert len({r.out for r in plan}) == 111
+    # + AherNet* of the untrimmed-set classes = 17, twice, plus 5 methods on k600 = 39 configurations, x 3 seeds
+    assert len(plan) == 117
+    assert len({r.out for r in plan}) == 117
     runs = by_spec(plan)
     ahernet = runs[("anet_split", "ahernet", 1)]
     assert {t for t, _ in ahernet.uses} == {"table1", "table2", "fig6"}
     assert {t for t, _ in runs[("th14_anet", "ahernet", 0)].uses} == {"table1", "table2", "table3", "fig6"}
     assert ("table1", "2-fc, ELU (= AherNet)") in ahernet.uses
+    assert ("table1", "AherNet (untrimmed-set classes)") in ahernet.uses and ahernet.evals == ["untrimmed"]
+    untrimmed_oracle = runs[("th14_anet", "ahernet-oracle-untrimmed", 0)]
+    assert untrimmed_oracle.uses == [("table1", "AherNet* (untrimmed-set classes)")] and untrimmed_oracle.evals == []
+    assert untrimmed_oracle.overrides == ["train.method=oracle_untrimmed", "train.seed=0"]
+    assert all(r.evals == [] for r in plan if r.spec.method != "algorithm1" or r.spec.extra or r.spec.setting == "k600")
     oracle = runs[("th14_anet", "ahernet-oracle", 2)]
     assert {t for t, _ in oracle.uses} == {"table1", "table2", "fig6"}
     assert oracle.overrides == ["train.method=oracle", "train.seed=2"]
@@ -95,10 +101,10 @@ def test_plan_single_tables():
     cfg = {s: "x.yaml" for s in reproduce.ENTRY_SCRIPTS}
     assert len(reproduce.build_plan(["table3"], [0], cfg, "r", "tiny")) == 1
     assert len(reproduce.build_plan(["table4"], [0, 1], cfg, "r", "tiny")) == 10
-    assert len(reproduce.build_plan(["table1"], [0], cfg, "r", "tiny")) == 20
+    assert len(reproduce.build_plan(["table1"], [0], cfg, "r", "tiny")) == 22
     assert len(reproduce.build_plan(["table2"], [0], cfg, "r", "tiny")) == 12
     assert len(reproduce.build_plan(["fig6"], [0], cfg, "r", "tiny")) == 12
-    assert len(reproduce.build_plan(["table1", "table2"], [0], cfg, "r", "tiny")) == 24
+    assert len(reproduce.build_plan(["table1", "table2"], [0], cfg, "r", "tiny")) == 26
     assert reproduce.expand_tables(["table2", "all", "table1"])[:2] == ["table2", "table1"]
 
 
@@ -196,6 +202,22 @@ def test_cli_writes_tables_and_exits_nonzero_on_failed_rows(tmp_path, fake_entry
     assert "plan: 2 runs; 2 reused, 0 to train" in capsys.readouterr().out
 
 
+def test_no_train_reports_the_finished_runs_only(tmp_path, fake_entry, capsys):
+    runs = tmp_path / "runs"
+    write_run(runs / "tiny" / "th14_anet" / "ahernet" / "seed0",
+              {"average_mAP": 0.2, "mAP@0.5": 0.4, "mAP@0.75": 0.2, "mAP@0.95": 0.05, "AUC": 50.0},
+              {"train": {"method": "algorithm1", "seed": 0}})
+    code = reproduce.run(["table3", "--scale", "tiny", "--seeds", "2", "--runs", str(runs), "--out",
+                          str(tmp_path / "out"), "--no-train"])
+    assert code == 0 and not (runs / "tiny" / "th14_anet" / "ahernet" / "seed1").exists()
+    assert "1 to train (--no-train: left out of the tables as 'not run')" in capsys.readouterr().out
+    doc = json.loads((tmp_path / "out" / "table3.json").read_text())
+    cell = doc["rows"][0]["cells"]["th14_anet/average_mAP"]
+    assert (cell["n"], cell["missing"], cell["failed"], doc["failures"]) == (1, 1, 0, [])
+    assert ("| AherNet (partial) | 40.00 (n=1; 1 not run) | 40.33 | 20.00 (n=1; 1 not run) | 25.04 | "
+            "5.00 (n=1; 1 not run) | 3.92 | 20.00 (n=1; 1 not run) | 24.31 |") in (tmp_path / "out" / "table3.md").read_text()
+
+
 def test_dry_run_lists_runs_and_commands(tmp_path, capsys):
     runs = tmp_path / "runs"
     write_run(runs / "tiny" / "k600" / "ahernet" / "seed1", {"average_mAP": 0.1},
@@ -225,6 +247,29 @@ def test_real_data_configs(tmp_path, capsys):
         reproduce.run(["table4", "--config", "nowhere.yaml", "--dry-run"])
     with pytest.raises(UserError, match="--data real"):
         reproduce.run(["table4", "--config-dir", str(tmp_path), "--dry-run"])
+
+
+def test_execute_tests_ahernet_on_the_untrimmed_set_classes(tmp_path, fake_entry):
+    """Table 1's text comparison: AherNet runs are tested again on the untrimmed-set classes (into
+    <run>/eval_untrimmed), once; the untrimmed-set oracle is a training run of its own."""
+    plan = reproduce.build_plan(["table1"], [0], configs_for(tmp_path), tmp_path / "runs", "tiny")
+    lines = []
+    results = reproduce.execute(plan, log=lambda text, **kw: lines.append(text))
+    spec = reproduce.RunSpec("th14_anet", "algorithm1", (), 0)
+    tested = results[("untrimmed", spec)]
+    assert tested.status == "done" and tested.metrics["average_mAP"] == pytest.approx(0.4)
+    folder = tmp_path / "runs" / "tiny" / "th14_anet" / "ahernet" / "seed0" / "eval_untrimmed"
+    log = (folder / "reproduce.log").read_text()
+    assert "--label-space untrimmed" in log and f"--out {folder}" in log and "--set train.method=algorithm1" in log
+    assert any(line.startswith("[test] th14_anet · AherNet · seed 0 on the untrimmed-set classes: average mAP 40.00")
+               for line in lines)
+    doc = reproduce.collect_table("table1", [0], results, {"data": "synthetic"})
+    ours = doc["text_untrimmed_classes"][1]["ours"]
+    assert ours["AherNet"]["mean"] == pytest.approx(40.0) and ours["AherNet*"]["mean"] == pytest.approx(10.0)
+    # the failing variants' runs (fake: only some methods train) are not tested; the second pass reuses the tests
+    lines.clear()
+    again = reproduce.execute(plan, log=lambda text, **kw: lines.append(text))
+    assert again[("untrimmed", spec)].status == "reused" and not any(line.startswith("[test]") for line in lines)
 
 
 # ---------------------------------------------------------------- writer
@@ -285,11 +330,20 @@ def test_writer_table1_text_and_fig6_series(tmp_path):
     assert doc["rows"][7]["cells"]["th14_anet/average_mAP"]["paper"] == 24.3
     assert doc["rows"][0]["cells"]["anet_split/average_mAP"]["std"] is None
     text = doc["text_untrimmed_classes"]
-    assert text[0]["ours"] is None and "not available on this benchmark" in text[0]["reason"]
     assert text[1]["paper"] == {"AherNet": 27.7, "AherNet*": 26.9}
+    # AherNet's test on the untrimmed-set classes was not run; AherNet* of those classes was (its own metrics)
+    assert text[0]["ours"]["AherNet"]["n"] == 0 and text[0]["ours"]["AherNet*"]["mean"] == pytest.approx(5.0)
+    assert doc["failures"] == []                                  # not run is not a failure
+    assert doc["text_untrimmed_classes"][0]["runs"][0] == {"row": "AherNet", "seed": 0, "status": "missing",
+                                                           "dir": None, "error": "not run"}
     md = reproduce.render_markdown(doc)
     assert "| 1-fc, none | 5.00 (n=1) | 16.10 | 5.00 (n=1) | 23.20 |" in md
-    assert "not available on this benchmark" in md and "25.4 vs 25.2" in md
+    assert "| ANet-UN→ANet-AM | — | 5.00 (n=1) | 25.4 vs 25.2 |" in md
+    assert "* AherNet on anet_split (seed 0): `not run`" in md
+    spec = reproduce.RunSpec("anet_split", "algorithm1", (), 0)
+    results[("untrimmed", spec)] = reproduce.RunResult("done", {"average_mAP": 0.25}, 1.0, None, "x")
+    doc = reproduce.collect_table("table1", [0], results, {"data": "synthetic"})
+    assert doc["text_untrimmed_classes"][0]["ours"]["AherNet"]["mean"] == pytest.approx(25.0)
 
     results = fake_results("fig6", [0, 1], lambda s, m, k: 4.0 + k if m == "oracle" else 6.0)
     doc = reproduce.collect_table("fig6", [0, 1], results, {"data": "synthetic"})
