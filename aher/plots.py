@@ -453,7 +453,7 @@ def fig6(json_path, png_path, metric="average_mAP"):
                        label="AherNet" + (f" (n={a_n})" if a_n is not None else ""))
             if a_std:
                 ax.axhspan(a_mean - a_std, a_mean + a_std, color="#d62728", alpha=0.12, linewidth=0)
-            ax.text(0.99, a_mean, f"{a_mean:.1f} ", transform=ax.get_yaxis_transform(), ha="right", va="bottom",
+            ax.text(0.01, a_mean, f" {a_mean:.1f}", transform=ax.get_yaxis_transform(), ha="left", va="bottom",
                     fontsize=7, color="#d62728")
             levels += [a_mean - (a_std or 0.0), a_mean + (a_std or 0.0)]
         if entry["oracle"]:
@@ -478,7 +478,7 @@ def fig6(json_path, png_path, metric="average_mAP"):
         pad = max(0.12 * (top - bottom), 0.5)
         ax.set_ylim(max(0.0, bottom - pad), top + pad)
         ax.tick_params(axis="y", labelsize=8)
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     return _save(fig, png_path)
 
