@@ -408,6 +408,11 @@ def evaluate_once(run, space):
     return RunResult("failed" if error else "done", metrics, seconds, error, str(folder))
 
 
+def _rel(path):
+    """A run folder as written into the tables: relative to the project root when inside it."""
+    return None if path is None else _display(path)
+
+
 def _hms(seconds):
     seconds = int(round(seconds))
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
@@ -529,7 +534,7 @@ def collect_table(table, seeds, results, meta=None):
                     if missing:
                         res = RunResult("failed", res.metrics, res.seconds,
                                         f"metrics.json has no number for {', '.join(missing)}", res.out)
-                entry["runs"].append({"setting": setting, "seed": seed, "status": res.status, "dir": res.out,
+                entry["runs"].append({"setting": setting, "seed": seed, "status": res.status, "dir": _rel(res.out),
                                       "seconds": res.seconds, "error": res.error})
                 if res.status == "failed":
                     failures.append({"row": row.name, "setting": setting, "seed": seed, "error": res.error})
@@ -587,7 +592,7 @@ def _untrimmed_classes(spec, seeds, results, failures):
                 value = to_percent("average_mAP", (res.metrics or {}).get("average_mAP"))
                 if res.status not in ("failed", "missing") and value is None:
                     res = RunResult("failed", error="metrics.json has no number for average_mAP", out=res.out)
-                entry["runs"].append({"row": row.name, "seed": seed, "status": res.status, "dir": res.out,
+                entry["runs"].append({"row": row.name, "seed": seed, "status": res.status, "dir": _rel(res.out),
                                       "error": res.error})
                 if res.status == "failed":
                     failures.append({"row": f"{row.name} (untrimmed-set classes)", "setting": setting, "seed": seed,
