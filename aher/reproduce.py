@@ -366,17 +366,23 @@ def train_once(script, config, out, overrides, force=False, state=None, announce
     cmd = command(script, config, out, overrides, resume=state == "resume")
     if announce:
         announce(cmd)
+    return run_logged(cmd, out)
+
+
+def run_logged(cmd, folder):
+    """Run ``cmd`` in the project root, log it to ``<folder>/reproduce.log`` and read the
+    ``metrics.json`` it should have written into ``folder``; never raises on a failed command."""
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True)
     seconds = time.monotonic() - start
-    (out / "reproduce.log").write_text(f"$ {shlex.join(cmd)}\n# exit code {proc.returncode}, {seconds:.1f} s\n"
-                                       f"--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}")
+    (folder / "reproduce.log").write_text(f"$ {shlex.join(cmd)}\n# exit code {proc.returncode}, {seconds:.1f} s\n"
+                                          f"--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}")
     if proc.returncode != 0:
-        return RunResult("failed", seconds=seconds, error=_error_line(proc.stderr, proc.returncode), out=str(out))
-    if not (out / "metrics.json").is_file():
-        return RunResult("failed", seconds=seconds, error="the run finished without metrics.json", out=str(out))
-    metrics, error = _read_metrics(out)
-    return RunResult("failed" if error else "done", metrics, seconds, error, str(out))
+        return RunResult("failed", seconds=seconds, error=_error_line(proc.stderr, proc.returncode), out=str(folder))
+    if not (folder / "metrics.json").is_file():
+        return RunResult("failed", seconds=seconds, error="the run finished without metrics.json", out=str(folder))
+    metrics, error = _read_metrics(folder)
+    return RunResult("failed" if error else "done", metrics, seconds, error, str(folder))
 
 
 def test_command(config, out, overrides, space):
@@ -396,16 +402,7 @@ def evaluate_once(run, space):
         metrics, error = _read_metrics(folder)
         return RunResult("failed" if error else "reused", metrics, error=error, out=str(folder))
     folder.mkdir(parents=True, exist_ok=True)
-    cmd = test_command(run.config, run.out, run.overrides, space)
-    start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True)
-    seconds = time.monotonic() - start
-    (folder / "reproduce.log").write_text(f"$ {shlex.join(cmd)}\n# exit code {proc.returncode}, {seconds:.1f} s\n"
-                                          f"--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}")
-    if proc.returncode != 0:
-        return RunResult("failed", seconds=seconds, error=_error_line(proc.stderr, proc.returncode), out=str(folder))
-    metrics, error = _read_metrics(folder)
-    return RunResult("failed" if error else "done", metrics, seconds, error, str(folder))
+    return run_logged(test_command(run.config, run.out, run.overrides, space), folder)
 
 
 def _rel(path):
