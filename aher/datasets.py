@@ -100,9 +100,9 @@ def resolve_dataset(config, needed=REQUIRED, log=print, progress=True):
             raise DatasetError(f"{files[key]}: missing ({key.replace('_', ' ')} of setting {setting}); {HOW_TO_PREPARE}")
     dataset = Dataset(root=root, setting=setting, files=files)
     expected_dim = int(config["model"]["feature_dim"])
-    if "eval" in needed or "eval_untrimmed" in needed:
-        dim = dataset.feature_dim("eval" if "eval" in needed else "eval_untrimmed")
+    store = next((key for key in ("eval", "eval_untrimmed") if key in needed), None)
+    if store is not None:
+        dim = dataset.feature_dim(store)
         if dim != expected_dim:
-            key = "eval" if "eval" in needed else "eval_untrimmed"
-            raise DatasetError(f"{files[key]}: features are {dim}-d but model.feature_dim is {expected_dim}")
+            raise DatasetError(f"{files[store]}: features are {dim}-d but model.feature_dim is {expected_dim}")
     return dataset

@@ -213,29 +213,27 @@ def expand_tables(names):
 def build_plan(tables, seeds, configs, runs_root, scale_dir, passthrough=()):
     """The deduplicated list of runs the tables need, seed-major (all of seed 0 first)."""
     plan = {}
+
+    def planned(setting, row, seed, use):
+        run_spec = RunSpec(setting, row.method, tuple(row.extra), seed)
+        if run_spec not in plan:
+            out = Path(runs_root) / scale_dir / setting / run_spec.slug / f"seed{seed}"
+            plan[run_spec] = PlannedRun(run_spec, Path(configs[setting]), out,
+                                        effective_overrides(run_spec.overrides(), passthrough))
+        if use not in plan[run_spec].uses:
+            plan[run_spec].uses.append(use)
+        return plan[run_spec]
+
     for seed in seeds:
         for table in tables:
             spec = TABLE_SPECS[table]
             for setting in spec.settings:
                 for row in spec.rows:
-                    run_spec = RunSpec(setting, row.method, tuple(row.extra), seed)
-                    if run_spec not in plan:
-                        out = Path(runs_root) / scale_dir / setting / run_spec.slug / f"seed{seed}"
-                        plan[run_spec] = PlannedRun(run_spec, Path(configs[setting]), out,
-                                                    effective_overrides(run_spec.overrides(), passthrough))
-                    if (table, row.name) not in plan[run_spec].uses:
-                        plan[run_spec].uses.append((table, row.name))
+                    planned(setting, row, seed, (table, row.name))
                 for row in spec.untrimmed_rows:
-                    run_spec = RunSpec(setting, row.method, tuple(row.extra), seed)
-                    if run_spec not in plan:
-                        out = Path(runs_root) / scale_dir / setting / run_spec.slug / f"seed{seed}"
-                        plan[run_spec] = PlannedRun(run_spec, Path(configs[setting]), out,
-                                                    effective_overrides(run_spec.overrides(), passthrough))
-                    use = (table, f"{row.name} (untrimmed-set classes)")
-                    if use not in plan[run_spec].uses:
-                        plan[run_spec].uses.append(use)
-                    if own_label_space(row.method) != UNTRIMMED and UNTRIMMED not in plan[run_spec].evals:
-                        plan[run_spec].evals.append(UNTRIMMED)
+                    run = planned(setting, row, seed, (table, f"{row.name} (untrimmed-set classes)"))
+                    if own_label_space(row.method) != UNTRIMMED and UNTRIMMED not in run.evals:
+                        run.evals.append(UNTRIMMED)
     slugs = {}
     for run in plan.values():
         other = slugs.setdefault(run.out, run.spec)
