@@ -16,7 +16,9 @@ retrains.  Missing runs are trained one after the other as subprocesses of the e
 mean duration of the finished runs.  A failed run (the entry script's one-line error) is
 recorded and the next one starts; the exit code is 1 when anything failed.  For each table
 ``<out>/<table>.md`` and ``<out>/<table>.json`` hold our mean ± sample std over the finished
-seeds (n) beside the paper's number; mAP is in percent like the paper's tables.
+seeds (n) beside the paper's number; mAP is in percent like the paper's tables.  Each table also
+gives its run time: the durations of its runs and tests, summed (a reused run's is read back from
+its ``reproduce.log``), and the end of the output the plan's total.
 ``--no-train`` writes the tables from the finished runs only: a missing run is "not run" (not a
 failure), so a long sweep can be reported part-way with the true n of every cell.
 Table 1 also holds the text's comparison on the *untrimmed-set* classes: AherNet (its runs tested
@@ -36,6 +38,7 @@ import datetime
 import importlib
 import json
 import os
+import re
 import shlex
 import shutil
 import statistics
@@ -340,6 +343,21 @@ def _read_metrics(out):
         return None, f"{_display(Path(out) / 'metrics.json')}: unreadable ({exc})"
 
 
+_LOGGED_TIME = re.compile(r"^# exit code 0, ([0-9.]+) s$", re.M)
+
+
+def logged_seconds(folder):
+    """Seconds of the command that made ``folder``, from the second line of its ``reproduce.log``
+    (None: no log, or the logged command failed).  A resumed run logs only its last stretch."""
+    try:
+        with open(Path(folder) / "reproduce.log", encoding="utf-8", errors="replace") as f:
+            head = f.readline() + f.readline()
+    except OSError:
+        return None
+    match = _LOGGED_TIME.search(head)
+    return float(match.group(1)) if match else None
+
+
 def _error_line(stderr, returncode):
     lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
     for line in reversed(lines):
@@ -357,7 +375,7 @@ def train_once(script, config, out, overrides, force=False, state=None, announce
             return RunResult("failed", error=reason, out=str(out))
     if state == "reuse":
         metrics, error = _read_metrics(out)
-        return RunResult("failed" if error else "reused", metrics, error=error, out=str(out))
+        return RunResult("failed" if error else "reused", metrics, logged_seconds(out), error, str(out))
     if state == "retrain" and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -398,7 +416,7 @@ def evaluate_once(run, space):
     folder = eval_dir(run.out, space)
     if (folder / "metrics.json").is_file():
         metrics, error = _read_metrics(folder)
-        return RunResult("failed" if error else "reused", metrics, error=error, out=str(folder))
+        return RunResult("failed" if error else "reused", metrics, logged_seconds(folder), error, str(folder))
     folder.mkdir(parents=True, exist_ok=True)
     return run_logged(test_command(run.config, run.out, run.overrides, space), folder)
 
@@ -552,6 +570,8 @@ def collect_table(table, seeds, results, meta=None):
            "notes": []}
     if spec.untrimmed_rows:
         doc["text_untrimmed_classes"] = _untrimmed_classes(spec, seeds, results, failures)
+    doc["run_time"] = run_time([r for row in rows for r in row["runs"]]
+                               + [r for t in doc.get("text_untrimmed_classes", []) for r in t["runs"]])
     if table == "table2":
         doc["text_gains"] = _gains(rows)
     if table == "table2":
@@ -564,6 +584,14 @@ def collect_table(table, seeds, results, meta=None):
         doc["paper_text"] = paper_numbers.FIG6["text"]
         doc["series"] = _fig6_series(rows, spec)
     return doc
+
+
+def run_time(runs):
+    """Summed duration of the finished runs (each run entry's ``seconds``: this invocation's, or the
+    one logged when the run was made); ``untimed`` counts finished runs without a known duration."""
+    finished = [r for r in runs if r["status"] not in ("failed", "missing")]
+    timed = [r["seconds"] for r in finished if r.get("seconds") is not None]
+    return {"seconds": sum(timed), "timed": len(timed), "untimed": len(finished) - len(timed)}
 
 
 def untrimmed_result(results, spec):
@@ -588,7 +616,7 @@ def _untrimmed_classes(spec, seeds, results, failures):
                 if res.status not in ("failed", "missing") and value is None:
                     res = RunResult("failed", error="metrics.json has no number for average_mAP", out=res.out)
                 entry["runs"].append({"row": row.name, "seed": seed, "status": res.status, "dir": _rel(res.out),
-                                      "error": res.error})
+                                      "seconds": res.seconds, "error": res.error})
                 if res.status == "failed":
                     failures.append({"row": f"{row.name} (untrimmed-set classes)", "setting": setting, "seed": seed,
                                      "error": res.error})
@@ -721,6 +749,12 @@ def render_markdown(doc):
         if failed:
             lines += ["", "Failed or not run (untrimmed-set classes):", ""]
             lines += [f"* {r['row']} on {s} (seed {r['seed']}): `{r['error']}`" for s, r in failed]
+    if doc.get("run_time", {}).get("timed"):
+        t = doc["run_time"]
+        lines += ["", f"Run time: {_hms(t['seconds'])} for the {t['timed']} timed runs and tests of this table "
+                  "(summed from each run's `reproduce.log`, run one after the other; a resumed run counts only its "
+                  "last stretch)" + (f"; {t['untimed']} finished runs have no logged time" if t["untimed"] else "")
+                  + "."]
     if doc.get("paper_text"):
         lines += ["", f"Paper: {doc['paper_text']}"]
     if doc.get("plot"):
@@ -865,6 +899,9 @@ def run(argv):
               + (f" ({len(doc['failures'])} failed runs)" if doc["failures"] else ""), flush=True)
         if table == "fig6":
             print(f"    Fig. 6 plot: {doc['plot']}")
+    total = run_time([{"status": r.status, "seconds": r.seconds} for r in results.values()])
+    print(f"run time of the plan's finished runs and tests: {_hms(total['seconds'])} summed over {total['timed']}"
+          + (f" ({total['untimed']} without a logged time)" if total["untimed"] else ""), flush=True)
     failures = sum(r.status == "failed" for r in results.values())
     if failures:
         print(f"{failures} of {len(results)} runs failed (see the tables' 'Failed runs' and each run's "

@@ -170,8 +170,20 @@ def test_execute_reuses_trains_and_survives_failures(tmp_path, fake_entry):
     assert "--set train.method=no_adversary" in log and "some log line" in log
     # second pass: the finished run is reused, the failed ones are tried again
     lines.clear()
-    reproduce.execute(plan, log=lambda text, **kw: lines.append(text))
+    again = reproduce.execute(plan, log=lambda text, **kw: lines.append(text))
     assert lines[0] == "plan: 10 runs; 4 reused, 6 to train"
+    # a reused run keeps the duration logged when it was trained; a run made elsewhere has none
+    first = results[spec("k600", "algorithm1", (), 1)].seconds
+    assert again[spec("k600", "algorithm1", (), 1)].seconds == pytest.approx(first, abs=0.05) and first > 0
+    assert again[spec("k600", "algorithm1", (), 0)].seconds is None
+
+
+def test_logged_seconds(tmp_path):
+    assert reproduce.logged_seconds(tmp_path) is None                     # no reproduce.log
+    (tmp_path / "reproduce.log").write_text("$ python x.py\n# exit code 0, 73.4 s\n--- stdout\n# exit code 0, 9 s\n")
+    assert reproduce.logged_seconds(tmp_path) == 73.4
+    (tmp_path / "reproduce.log").write_text("$ python x.py\n# exit code 2, 3.0 s\n--- stdout\n")
+    assert reproduce.logged_seconds(tmp_path) is None                     # the logged command failed
 
 
 def test_cli_writes_tables_and_exits_nonzero_on_failed_rows(tmp_path, fake_entry, capsys):
@@ -321,6 +333,9 @@ def test_writer_mean_std_paper_column_failures_and_gains(tmp_path):
     assert "1. `minus is not implemented` — AherNet^- on anet_split (seed 0, 1, 2); AherNet^- on th14_anet" in md
     assert "2. `NaN loss` — AherNet_M on th14_anet (seed 2)" in md
     assert "| AherNet over AherNet_A- | TH14→ANet-FG | +2.00 | +5.2 |" in md
+    # run time: the 29 finished runs of 1 s each (6 + 1 failed runs are not counted)
+    assert doc["run_time"] == {"seconds": 29.0, "timed": 29, "untimed": 0}
+    assert "Run time: 0:00:29 for the 29 timed runs and tests of this table" in md
 
 
 def test_writer_table1_text_and_fig6_series(tmp_path):
@@ -335,7 +350,7 @@ def test_writer_table1_text_and_fig6_series(tmp_path):
     assert text[0]["ours"]["AherNet"]["n"] == 0 and text[0]["ours"]["AherNet*"]["mean"] == pytest.approx(5.0)
     assert doc["failures"] == []                                  # not run is not a failure
     assert doc["text_untrimmed_classes"][0]["runs"][0] == {"row": "AherNet", "seed": 0, "status": "missing",
-                                                           "dir": None, "error": "not run"}
+                                                           "dir": None, "seconds": None, "error": "not run"}
     md = reproduce.render_markdown(doc)
     assert "| 1-fc, none | 5.00 (n=1) | 16.10 | 5.00 (n=1) | 23.20 |" in md
     assert "| ANet-UN→ANet-AM | — | 5.00 (n=1) | 25.4 vs 25.2 |" in md
