@@ -570,6 +570,7 @@ def collect_table(table, seeds, results, meta=None):
            "notes": []}
     if spec.untrimmed_rows:
         doc["text_untrimmed_classes"] = _untrimmed_classes(spec, seeds, results, failures)
+    doc["orderings"] = orderings(rows, cols)
     doc["run_time"] = run_time([r for row in rows for r in row["runs"]]
                                + [r for t in doc.get("text_untrimmed_classes", []) for r in t["runs"]])
     if table == "table2":
@@ -584,6 +585,42 @@ def collect_table(table, seeds, results, meta=None):
         doc["paper_text"] = paper_numbers.FIG6["text"]
         doc["series"] = _fig6_series(rows, spec)
     return doc
+
+
+def kendall_tau(xs, ys):
+    """Kendall's tau-b of two equally long sequences (None: fewer than two pairs or a constant one)."""
+    concordant = discordant = ties_x = ties_y = 0
+    for i in range(len(xs)):
+        for j in range(i + 1, len(xs)):
+            dx, dy = xs[i] - xs[j], ys[i] - ys[j]
+            if dx == 0 and dy == 0:
+                continue
+            if dx == 0:
+                ties_x += 1
+            elif dy == 0:
+                ties_y += 1
+            elif (dx > 0) == (dy > 0):
+                concordant += 1
+            else:
+                discordant += 1
+    denom = ((concordant + discordant + ties_x) * (concordant + discordant + ties_y)) ** 0.5
+    return None if denom == 0 else (concordant - discordant) / denom
+
+
+def orderings(rows, cols):
+    """Per column: the rows that have both our mean and the paper's number, lowest first by ours and
+    by the paper's, with Kendall's tau-b between the two (1: same order, -1: reversed)."""
+    out = []
+    for col in cols:
+        both = [(r["name"], r["cells"][col["key"]]) for r in rows]
+        both = [(name, c["mean"], c["paper"]) for name, c in both if c["n"] and c["paper"] is not None]
+        if len(both) < 2:
+            continue
+        out.append({"key": col["key"], "title": col["title"],
+                    "ours": [name for name, _, _ in sorted(both, key=lambda t: t[1])],
+                    "paper": [name for name, _, _ in sorted(both, key=lambda t: t[2])],
+                    "kendall_tau": kendall_tau([t[1] for t in both], [t[2] for t in both])})
+    return out
 
 
 def run_time(runs):
@@ -749,6 +786,13 @@ def render_markdown(doc):
         if failed:
             lines += ["", "Failed or not run (untrimmed-set classes):", ""]
             lines += [f"* {r['row']} on {s} (seed {r['seed']}): `{r['error']}`" for s, r in failed]
+    if doc.get("orderings"):
+        lines += ["", "Orderings, lowest mean first (rows with both our number and the paper's; Kendall's τ-b between "
+                  "our means and the paper's numbers, 1 = same order, −1 = reversed; a gap inside one std is not an "
+                  "ordering):", "", "| column | ours | paper | τ |", "|---|---|---|---:|"]
+        for o in doc["orderings"]:
+            tau = "–" if o["kendall_tau"] is None else f"{o['kendall_tau']:+.2f}"
+            lines.append(f"| {o['title']} | {' < '.join(o['ours'])} | {' < '.join(o['paper'])} | {tau} |")
     if doc.get("run_time", {}).get("timed"):
         t = doc["run_time"]
         lines += ["", f"Run time: {_hms(t['seconds'])} for the {t['timed']} timed runs and tests of this table "

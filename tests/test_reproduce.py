@@ -333,9 +333,33 @@ def test_writer_mean_std_paper_column_failures_and_gains(tmp_path):
     assert "1. `minus is not implemented` — AherNet^- on anet_split (seed 0, 1, 2); AherNet^- on th14_anet" in md
     assert "2. `NaN loss` — AherNet_M on th14_anet (seed 2)" in md
     assert "| AherNet over AherNet_A- | TH14→ANet-FG | +2.00 | +5.2 |" in md
+    # orderings: ours by mean (AherNet^- failed: left out), the paper's by its numbers
+    order = {o["key"]: o for o in doc["orderings"]}
+    assert [o["key"] for o in doc["orderings"]] == [c["key"] for c in doc["columns"]]
+    assert order["th14_anet/average_mAP"]["ours"] == ["AherNet^0", "AherNet_M", "AherNet_A-", "AherNet", "AherNet*"]
+    assert order["th14_anet/average_mAP"]["paper"] == ["AherNet^0", "AherNet_M", "AherNet_A-", "AherNet", "AherNet*"]
+    assert order["th14_anet/average_mAP"]["kendall_tau"] == pytest.approx(1.0)
+    assert ("| TH14→ANet-FG average mAP | AherNet^0 < AherNet_M < AherNet_A- < AherNet < AherNet* | "
+            "AherNet^0 < AherNet_M < AherNet_A- < AherNet < AherNet* | +1.00 |") in md
     # run time: the 29 finished runs of 1 s each (6 + 1 failed runs are not counted)
     assert doc["run_time"] == {"seconds": 29.0, "timed": 29, "untimed": 0}
     assert "Run time: 0:00:29 for the 29 timed runs and tests of this table" in md
+
+
+def test_kendall_tau_matches_scipy_and_orderings_need_two_rows():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    rng = __import__("numpy").random.default_rng(0)
+    for n in (2, 5, 9):
+        for _ in range(20):
+            xs, ys = rng.integers(0, 4, n).tolist(), rng.integers(0, 4, n).tolist()   # with ties
+            want = scipy_stats.kendalltau(xs, ys).statistic
+            got = reproduce.kendall_tau(xs, ys)
+            assert (got is None) if want != want else got == pytest.approx(want)
+    assert reproduce.kendall_tau([1, 2, 3], [30, 20, 10]) == pytest.approx(-1.0)
+    cols = [{"key": "s/m", "title": "S m"}]
+    one = [{"name": "A", "cells": {"s/m": {"n": 1, "mean": 2.0, "paper": 3.0}}},
+           {"name": "B", "cells": {"s/m": {"n": 0, "mean": None, "paper": 4.0}}}]
+    assert reproduce.orderings(one, cols) == []                     # one row with both numbers: no ordering
 
 
 def test_writer_table1_text_and_fig6_series(tmp_path):
