@@ -346,6 +346,11 @@ def write_report(folder, path, command: str, seconds: float | None = None) -> di
         f"| moments_train ({manifest['moments_from']}) | {c['moments_train']} |",
         f"| eval videos (instances) | {c['eval']} ({c['instances']['eval']}) |",
         f"| oracle_train videos (instances) | {c['oracle_train']} ({c['instances']['oracle_train']}) |",
+    ]
+    if "eval_untrimmed" in c:                    # generator v3: held-out videos of the untrimmed-set classes
+        lines.append(f"| eval_untrimmed videos (instances) | {c['eval_untrimmed']} "
+                     f"({c['instances']['eval_untrimmed']}) |")
+    lines += [
         "| layouts | " + ", ".join(f"{k}: {v['file']}" for k, v in manifest["layouts"].items()) + " |",
         f"| size on disk | {sum(sizes.values()) / 1e6:.1f} MB |",
     ]

@@ -413,6 +413,9 @@ def test_cli_writes_and_reports(tmp_path, capsys):
     report = (reports / "synthetic_anet_split_tiny.md").read_text()
     assert "--setting anet_split --scale tiny" in report and "--set n_eval=6" in report
     assert "actionness ROC AUC" in report and "linear probe" in report
+    manifest = yaml.safe_load((out / "anet_split_tiny" / "dataset.yaml").read_text())
+    n, k = manifest["counts"]["eval_untrimmed"], manifest["counts"]["instances"]["eval_untrimmed"]
+    assert n == 6 and f"| eval_untrimmed videos (instances) | {n} ({k}) |" in report
     assert synthesize.main(argv) == 0
     assert "reused" in capsys.readouterr().out
 
