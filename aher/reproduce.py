@@ -589,22 +589,11 @@ def collect_table(table, seeds, results, meta=None):
 
 def kendall_tau(xs, ys):
     """Kendall's tau-b of two equally long sequences (None: fewer than two pairs or a constant one)."""
-    concordant = discordant = ties_x = ties_y = 0
-    for i in range(len(xs)):
-        for j in range(i + 1, len(xs)):
-            dx, dy = xs[i] - xs[j], ys[i] - ys[j]
-            if dx == 0 and dy == 0:
-                continue
-            if dx == 0:
-                ties_x += 1
-            elif dy == 0:
-                ties_y += 1
-            elif (dx > 0) == (dy > 0):
-                concordant += 1
-            else:
-                discordant += 1
-    denom = ((concordant + discordant + ties_x) * (concordant + discordant + ties_y)) ** 0.5
-    return None if denom == 0 else (concordant - discordant) / denom
+    from scipy.stats import kendalltau          # imported here: the CLI's start stays light
+    if len(xs) < 2:
+        return None
+    tau = float(kendalltau(xs, ys).statistic)
+    return None if tau != tau else tau
 
 
 def orderings(rows, cols):
