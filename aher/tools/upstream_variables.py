@@ -1,0 +1,94 @@
+"""Map between the released AherNet code's variable names and this project's.
+
+Contract: :data:`ROWS` is the one table of the map. Each row names an upstream variable scope,
+the project scope that holds the same parameters, the project's variable group
+(``aher.model.variable_groups.GROUPS``) and a short role; ``{j}`` stands for the anchor layer
+1..L. Every scope holds a ``weights`` and a ``biases`` variable with the same shape on both
+sides (kernels ``[k, C_in, C_out]`` for convolutions, ``[C_in, C_out]`` for the fully connected
+layers of the weight transfer), so a value copies over unchanged.
+
+* :func:`variable_table` expands the rows for L anchor layers (the released code has L = 8:
+  188 variables);
+* :func:`to_project` / :func:`to_upstream` translate one variable name and raise ``KeyError``
+  for a name outside the map.
+
+Only the classifier and weight-transfer scopes are renamed: the released code's
+``conv_action_anchor`` / ``conv_action_anet`` are the pooled classifiers of the moment and
+untrimmed label spaces, and its ``fully1..4`` are the weight-transfer MLP of each layer (weight
+path ``fully1``, ``fully2``; bias path ``fully3``, ``fully4``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+UPSTREAM_LAYERS = 8          # anchor layers of the released code (T = 512)
+VARIABLES = ("weights", "biases")
+
+#: (upstream scope, project scope, project group, role); ``{j}`` = anchor layer.
+ROWS = (
+    ("aher/g_conv1", "aher/g_conv1", "backbone", "backbone conv1, k3 s1, D -> conv1_width, ReLU"),
+    ("aher/g_conv2", "aher/g_conv2", "backbone", "backbone conv2, k3 s1, -> conv2_width, ReLU, then max-pool 3/2"),
+    ("aher/g_conv_a{j}", "aher/g_conv_a{j}", "backbone", "backbone conv of anchor layer j, k3 s2, ReLU (end point j)"),
+    ("aher/conv_a{j}_box/conv_action_anchor", "aher/conv_a{j}_box/cls_moment", "cls_moment",
+     "pooled classifier of the moment label space (W~_regv), layer j"),
+    ("aher/conv_a{j}_box/conv_action_anet", "aher/conv_a{j}_box/cls_untrimmed", "cls_untrimmed",
+     "pooled classifier of the untrimmed label space (W_regv), layer j"),
+    ("aher/conv_a{j}_box/conv_cls", "aher/conv_a{j}_box/conv_cls", "box_heads", "actionness head of layer j, k3"),
+    ("aher/conv_a{j}_box/conv_loc", "aher/conv_a{j}_box/conv_loc", "box_heads", "offset head of layer j, k3"),
+    ("aher/conv_a{j}_box/conv_iou", "aher/conv_a{j}_box/conv_iou", "box_heads", "overlap head of layer j, k3"),
+    ("aher/conv_a{j}_box/fully1", "aher/conv_a{j}_box/transfer/fc1", "transfer", "weight transfer of layer j: weight path fc1"),
+    ("aher/conv_a{j}_box/fully2", "aher/conv_a{j}_box/transfer/fc2", "transfer", "weight transfer of layer j: weight path fc2"),
+    ("aher/conv_a{j}_box/fully3", "aher/conv_a{j}_box/transfer/bias_fc1", "transfer", "weight transfer of layer j: bias path fc1"),
+    ("aher/conv_a{j}_box/fully4", "aher/conv_a{j}_box/transfer/bias_fc2", "transfer", "weight transfer of layer j: bias path fc2"),
+    ("g_conv_s1", "g_conv_s1", "generators", "G1 (start context) conv1, k3 s1"),
+    ("g_conv_s2", "g_conv_s2", "generators", "G1 (start context) conv2, k3 s2"),
+    ("g_conv_e1", "g_conv_e1", "generators", "G2 (end context) conv1, k3 s1"),
+    ("g_conv_e2", "g_conv_e2", "generators", "G2 (end context) conv2, k3 s2"),
+    ("conv_a{j}_adv/d_conv_adv", "conv_a{j}_adv/d_conv_adv", "discriminators", "discriminator of anchor layer j, k3"),
+)
+
+
+class MappedVariable(NamedTuple):
+    upstream: str
+    project: str
+    group: str
+    role: str
+
+
+def variable_table(num_layers=UPSTREAM_LAYERS):
+    """Every mapped variable for ``num_layers`` anchor layers, in row order (list of MappedVariable)."""
+    table = []
+    for upstream, project, group, role in ROWS:
+        layers = range(1, num_layers + 1) if "{j}" in upstream else (None,)
+        for j in layers:
+            up = upstream.format(j=j) if j else upstream
+            pr = project.format(j=j) if j else project
+            text = role.replace("layer j", f"layer {j}") if j else role
+            for var in VARIABLES:
+                table.append(MappedVariable(f"{up}/{var}", f"{pr}/{var}", group,
+                                            f"{text} ({'kernel' if var == 'weights' else 'bias'})"))
+    return table
+
+
+def _lookup(num_layers):
+    table = variable_table(num_layers)
+    return {row.upstream: row for row in table}, {row.project: row for row in table}
+
+
+def to_project(upstream_name, num_layers=UPSTREAM_LAYERS):
+    """Project variable name of an upstream variable name (``:0`` suffixes are ignored)."""
+    name = upstream_name.split(":")[0]
+    by_upstream, _ = _lookup(num_layers)
+    if name not in by_upstream:
+        raise KeyError(f"{name!r} is not a variable of the released AherNet graph")
+    return by_upstream[name].project
+
+
+def to_upstream(project_name, num_layers=UPSTREAM_LAYERS):
+    """Upstream variable name of a project variable name (``:0`` suffixes are ignored)."""
+    name = project_name.split(":")[0]
+    _, by_project = _lookup(num_layers)
+    if name not in by_project:
+        raise KeyError(f"{name!r} has no counterpart in the released AherNet graph")
+    return by_project[name].upstream
