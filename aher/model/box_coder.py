@@ -9,7 +9,17 @@ Contract
   ``t_c = (g_c - y) / w / p_c``, ``t_w = log(g_w / w) / p_w``; returns ``[..., 2] = (t_c, t_w)``.
 * :func:`decode` is its inverse: ``c = t_c * w * p_c + y``, ``w' = w * exp(t_w * p_w)``,
   ``(start, end) = (c - w'/2, c + w'/2)``, unclipped.
-* :func:`to_seconds`: clip both ends to ``[0, T]`` then scale by ``duration / T``.
+* :func:`to_seconds`: clip in grid units, then scale by ``duration / T``.  ``clip`` picks the rule:
+
+  * ``"upstream"`` (default, the released code): ``start = max(start, 0)``, ``end = min(end, T)``.
+    Each end is clipped on one side only, so a box ``[s, e]`` lying entirely outside the window
+    comes out inverted: right of it (``s > T``) it becomes ``[s, T]``, left of it (``e < 0``)
+    ``[0, e]``; ``|end - start|`` stays positive;
+  * ``"both"``: both ends clipped to ``[0, T]``; a box entirely outside the window becomes the
+    zero-length box ``[T, T]`` (right) or ``[0, 0]`` (left).
+
+  The two rules agree on every box that reaches into the window (``s < T`` and ``e > 0``) or
+  touches it (``s == T`` or ``e == 0``, zero length either way).
 * ``p = (p_c, p_w)`` is upstream's ``prior_scaling = (0.1, 0.1)``; the paper's alpha1 = alpha2 = 1
   do not match the code (ref §11.1 item 2).
 * The TF functions build graph ops (no variables) and broadcast their arguments; the ``*_np``
@@ -18,9 +28,11 @@ Contract
 Limits
 ------
 * No guard against degenerate boxes: ``e <= s`` gives ``t_w = -inf`` or ``nan`` (as upstream).
-* :func:`to_seconds` clips both ends to ``[0, T]``; upstream clips only the start below and the
-  end above. The two differ only for boxes lying entirely outside the window, which have zero or
-  negative length either way and are dropped by post-processing.
+* :func:`to_seconds` does not reorder the ends: with ``clip="upstream"`` a box outside the
+  window comes back with ``end_s < start_s``; callers that need ``(min, max)`` normalise it
+  themselves (as ``aher.model.postprocess.nms_1d`` and TF's image NMS do).
+* ``clip`` is a Python string, fixed when the graph is built; any other value than
+  :data:`CLIP_MODES` raises ``ValueError``.
 * ``duration`` must broadcast against ``start`` (e.g. ``[B, 1]`` for ``[B, N]`` boxes).
 """
 
@@ -30,6 +42,14 @@ import numpy as np
 import tensorflow as tf
 
 PRIOR_SCALING = (0.1, 0.1)
+CLIP_MODES = ("upstream", "both")
+
+
+def check_clip_mode(clip):
+    """Returns ``clip`` if it is one of :data:`CLIP_MODES`, else raises ``ValueError``."""
+    if not isinstance(clip, str) or clip not in CLIP_MODES:
+        raise ValueError(f"clip must be one of {CLIP_MODES}, not {clip!r}")
+    return clip
 
 
 def _float_tensor(x, dtype=None):
@@ -91,29 +111,39 @@ def decode(offsets, anchor_center, anchor_width, prior_scaling=PRIOR_SCALING, na
         return center - width / 2.0, center + width / 2.0
 
 
-def to_seconds(start, end, temporal_length, duration, name=None):
-    """Grid units -> seconds: clip to ``[0, T]``, then ``/ T * duration`` (ref §4.3).
+def to_seconds(start, end, temporal_length, duration, clip="upstream", name=None):
+    """Grid units -> seconds: clip to the window, then ``/ T * duration`` (ref §4.3).
 
     Args:
       start: [...] starts in grid units; fixes the float dtype.
       end: [...] ends in grid units.
       temporal_length: T (Python number or scalar tensor).
       duration: video duration in seconds, broadcastable against ``start``.
+      clip: ``"upstream"`` (``max(start, 0)``, ``min(end, T)``; a box outside the window stays
+        inverted) or ``"both"`` (both ends clipped to ``[0, T]``; such a box gets zero length).
       name: name scope (default ``to_seconds``).
 
     Returns:
       start_s: [...] seconds.
       end_s: [...] seconds.
+
+    Raises:
+      ValueError: ``clip`` not in :data:`CLIP_MODES`.
     """
+    check_clip_mode(clip)
     with tf.name_scope(name or "to_seconds"):
         start = _float_tensor(start)
         dtype = start.dtype
         end = _float_tensor(end, dtype)
         length = _float_tensor(temporal_length, dtype)
         duration = _float_tensor(duration, dtype)
-        start_s = tf.clip_by_value(start, 0.0, length) / length * duration
-        end_s = tf.clip_by_value(end, 0.0, length) / length * duration
-        return start_s, end_s
+        if clip == "upstream":
+            start = tf.maximum(start, tf.zeros_like(start))
+            end = tf.minimum(end, length)
+        else:
+            start = tf.clip_by_value(start, 0.0, length)
+            end = tf.clip_by_value(end, 0.0, length)
+        return start / length * duration, end / length * duration
 
 
 def encode_np(gt_start, gt_end, anchor_center, anchor_width, prior_scaling=PRIOR_SCALING):
@@ -137,9 +167,13 @@ def decode_np(offsets, anchor_center, anchor_width, prior_scaling=PRIOR_SCALING)
     return center - width / 2.0, center + width / 2.0
 
 
-def to_seconds_np(start, end, temporal_length, duration):
-    """Numpy twin of :func:`to_seconds`: clip to ``[0, T]``, then ``/ T * duration``."""
+def to_seconds_np(start, end, temporal_length, duration, clip="upstream"):
+    """Numpy twin of :func:`to_seconds` (same ``clip`` modes, ``ValueError`` for another value)."""
+    check_clip_mode(clip)
     length = float(temporal_length)
-    start_s = np.clip(np.asarray(start), 0.0, length) / length * duration
-    end_s = np.clip(np.asarray(end), 0.0, length) / length * duration
-    return start_s, end_s
+    start, end = np.asarray(start), np.asarray(end)
+    if clip == "upstream":
+        start, end = np.maximum(start, 0.0), np.minimum(end, length)
+    else:
+        start, end = np.clip(start, 0.0, length), np.clip(end, 0.0, length)
+    return start / length * duration, end / length * duration

@@ -8,7 +8,19 @@ Contract (``detect``), for one video with ``N_anc`` anchors in (layer, cell, anc
 ``N_cell`` cells in (layer, cell) order (``docs/model_contract.md``):
 
 1. decode every anchor with ``box_coder.decode_np`` and convert with ``box_coder.to_seconds_np``
-   (clip to ``[0, T]``, scale by ``duration / T``);
+   (clip by ``config.box_clip``, scale by ``duration / T``):
+
+   * ``"upstream"`` (released code, §4.3): ``start = max(start, 0)``, ``end = min(end, T)``.  A
+     box lying entirely outside the window stays inverted (``end < start``) with a positive
+     absolute length, so it takes part in NMS like any box: outside boxes that overlap by more
+     than ``nms_threshold`` suppress each other, and each one kept takes a ``keep_top_k`` slot
+     before step 5 drops it;
+   * ``"both"``: both ends clipped to ``[0, T]``.  An outside box becomes zero-length; it never
+     suppresses and is never suppressed, so *each* such box takes a ``keep_top_k`` slot and is
+     dropped in step 5 (fewer detections than upstream when near-duplicate outside boxes rank
+     among the first ``keep_top_k``).
+
+   The two modes agree on every box that reaches into the window;
 2. ranking score = the overlap head ``y_ov`` (class-agnostic, upstream ``cls_flag=False``);
    keep the ``select_top_k`` best (765 = all anchors at T=512).  Upstream's selection threshold
    is 0.0 with ``>=``, a no-op on sigmoid outputs, so it is not a setting here: ``overlap``
@@ -24,7 +36,9 @@ Contract (``detect``), for one video with ``N_anc`` anchors in (layer, cell, anc
 
    argmax ties go to the lowest class index (``numpy.argmax``);
 5. keep a detection only if ``score > 0`` and ``end - start > 0`` (seconds), as upstream does
-   to drop its zero padding; sort by score descending (stable: equal scores keep NMS order).
+   to drop its zero padding; this also drops every box outside the window (inverted under
+   ``"upstream"``, zero-length under ``"both"``), so every kept detection lies in
+   ``[0, duration]``.  Sort by score descending (stable: equal scores keep NMS order).
 
 Returns :class:`Detection` tuples ``(start_s, end_s, score, class_index)`` of Python scalars.
 
@@ -36,8 +50,11 @@ Limits and documented choices:
     what ``tf.image.non_max_suppression`` and ``tf.nn.top_k`` do; IoU is computed in float64
     where upstream used float32, so boxes whose IoU lies within float32 rounding of the
     threshold may be treated differently;
-  * as in TF's image NMS, a box is first normalised to ``(min, max)`` of its two ends and a box
-    of zero length has IoU 0 with everything (it never suppresses and is never suppressed);
+  * as in TF's image NMS, a box is first normalised to ``(min, max)`` of its two ends (so an
+    inverted box has a positive length and suppresses / is suppressed like any other), and a
+    box of zero length has IoU 0 with everything (it never suppresses and is never
+    suppressed).  Outside boxes only overlap each other: they lie beyond ``0`` or ``T`` while
+    every box that reaches into the window is clipped into ``[0, T]``;
   * ``cell_probs`` are taken as given (normally per-cell softmax outputs); rows are not
     checked to sum to 1, only to be finite.  With scores that are products of probabilities
     and ``y_ov``, a detection can be dropped by ``score > 0`` only through exact zeros;
@@ -62,7 +79,7 @@ from typing import NamedTuple
 import numpy as np
 
 from aher.model.anchors import flat_anchors
-from aher.model.box_coder import decode_np, to_seconds_np
+from aher.model.box_coder import CLIP_MODES, decode_np, to_seconds_np
 
 SCORING_MODES = ("upstream", "paper")
 RESULT_VERSION = "VERSION 1.3"
@@ -79,6 +96,10 @@ class PostprocessConfig:
     select_top_k: candidates entering NMS, ranked by ``y_ov`` (>= 1; larger than the number of
       anchors means all).
     prior_scaling: box-coder scaling the offsets were trained with (upstream 0.1, paper 1.0).
+    box_clip: ``"upstream"`` (start clipped below at 0, end above at T; boxes outside the window
+      stay inverted and take part in NMS) or ``"both"`` (both ends clipped to ``[0, T]``; boxes
+      outside become zero-length and each takes a ``keep_top_k`` slot).  See the module
+      docstring, step 1.
     """
 
     scoring: str = "upstream"
@@ -86,10 +107,13 @@ class PostprocessConfig:
     keep_top_k: int = 100
     select_top_k: int = 765
     prior_scaling: tuple = (0.1, 0.1)
+    box_clip: str = "upstream"
 
     def __post_init__(self):
         if self.scoring not in SCORING_MODES:
             raise ValueError(f"scoring must be one of {SCORING_MODES}, not {self.scoring!r}")
+        if not isinstance(self.box_clip, str) or self.box_clip not in CLIP_MODES:
+            raise ValueError(f"box_clip must be one of {CLIP_MODES}, not {self.box_clip!r}")
         if not _is_real(self.nms_threshold) or not 0.0 <= float(self.nms_threshold) <= 1.0:
             raise ValueError(f"nms_threshold must be a number in [0, 1], not {self.nms_threshold!r}")
         for name in ("keep_top_k", "select_top_k"):
@@ -121,7 +145,10 @@ def nms_1d(starts, ends, scores, iou_threshold, max_out) -> np.ndarray:
     Boxes are visited by descending score; equal scores are visited in input order (earlier
     index first).  A visited box is kept unless it was suppressed; keeping it suppresses every
     later box whose temporal IoU with it is strictly greater than ``iou_threshold``.  Stops
-    after ``max_out`` kept boxes.
+    after ``max_out`` kept boxes.  As in ``tf.image.non_max_suppression``, each box is first
+    normalised to ``(min, max)`` of its two ends, so an inverted box (``end < start``) has a
+    positive length and suppresses / is suppressed like any other; a zero-length box has IoU 0
+    with every box.
 
     Args:
       starts, ends, scores: 1-D arrays of equal length ``n`` (finite numbers).
@@ -214,7 +241,7 @@ def detect(offsets, overlap, cell_probs, anchor_layers, temporal_length, duratio
 
     # 1. Decode every anchor (grid units, unclipped) and convert to clipped seconds.
     start_g, end_g = decode_np(offsets, centers, widths, tuple(config.prior_scaling))
-    start_s, end_s = to_seconds_np(start_g, end_g, temporal_length, duration)
+    start_s, end_s = to_seconds_np(start_g, end_g, temporal_length, duration, clip=config.box_clip)
     start_s = np.asarray(start_s, dtype=np.float64).reshape(n_anc)
     end_s = np.asarray(end_s, dtype=np.float64).reshape(n_anc)
 

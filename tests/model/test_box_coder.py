@@ -58,15 +58,47 @@ def test_decode_is_unclipped():
     np.testing.assert_allclose(end - start, 4.0 * math.e)
 
 
-def test_to_seconds_hand_values():
-    start_s, end_s = to_seconds_np(np.array([128.0, -5.0, 500.0]), np.array([384.0, 10.0, 600.0]), 512, 100.0)
-    np.testing.assert_allclose(start_s, [25.0, 0.0, 500.0 / 512.0 * 100.0])
-    np.testing.assert_allclose(end_s, [75.0, 10.0 / 512.0 * 100.0, 100.0])
-    got = run_graph(lambda: to_seconds(tf.constant([[128.0, -5.0], [500.0, 0.0]]),
-                                       tf.constant([[384.0, 10.0], [600.0, 256.0]]),
+# [start, end] grid boxes at T = 512, duration 100 s (100/512 s per grid unit): inside, crossing 0,
+# crossing T, entirely right of the window, entirely left of it, touching T from the right.
+TO_SECONDS_STARTS = [128.0, -5.0, 500.0, 600.0, -30.0, 512.0]
+TO_SECONDS_ENDS = [384.0, 10.0, 600.0, 700.0, -10.0, 520.0]
+U = 100.0 / 512.0
+TO_SECONDS_EXPECTED = {
+    # start = max(start, 0), end = min(end, T): the outside boxes stay inverted
+    "upstream": ([25.0, 0.0, 500 * U, 600 * U, 0.0, 100.0], [75.0, 10 * U, 100.0, 100.0, -10 * U, 100.0]),
+    # both ends clipped to [0, T]: the outside boxes become [T, T] and [0, 0]
+    "both": ([25.0, 0.0, 500 * U, 100.0, 0.0, 100.0], [75.0, 10 * U, 100.0, 100.0, 0.0, 100.0]),
+}
+
+
+@pytest.mark.parametrize("clip", ["upstream", "both"])
+def test_to_seconds_hand_values(clip):
+    want_start, want_end = TO_SECONDS_EXPECTED[clip]
+    start_s, end_s = to_seconds_np(np.array(TO_SECONDS_STARTS), np.array(TO_SECONDS_ENDS), 512, 100.0, clip=clip)
+    np.testing.assert_allclose(start_s, want_start, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(end_s, want_end, rtol=1e-12, atol=1e-12)
+    got = run_graph(lambda: to_seconds(tf.constant(TO_SECONDS_STARTS), tf.constant(TO_SECONDS_ENDS),
+                                       512, 100.0, clip=clip))
+    np.testing.assert_allclose(got[0], want_start, rtol=1e-6, atol=1e-5)
+    np.testing.assert_allclose(got[1], want_end, rtol=1e-6, atol=1e-5)
+
+
+def test_to_seconds_default_is_upstream_clip_and_broadcasts_duration():
+    got = run_graph(lambda: to_seconds(tf.constant([[128.0, -5.0], [600.0, 0.0]]),
+                                       tf.constant([[384.0, 10.0], [700.0, 256.0]]),
                                        256, tf.constant([[10.0], [20.0]])))
-    np.testing.assert_allclose(got[0], [[5.0, 0.0], [20.0, 0.0]], rtol=1e-6)
+    np.testing.assert_allclose(got[0], [[5.0, 0.0], [600.0 / 256.0 * 20.0, 0.0]], rtol=1e-6)
     np.testing.assert_allclose(got[1], [[10.0, 10.0 / 256.0 * 10.0], [20.0, 20.0]], rtol=1e-6)
+    np.testing.assert_allclose(to_seconds_np([600.0], [700.0], 256, 20.0), ([600.0 / 256.0 * 20.0], [20.0]))
+
+
+@pytest.mark.parametrize("clip", ["none", "Both", "", None, 1])
+def test_to_seconds_rejects_unknown_clip_mode(clip):
+    with pytest.raises(ValueError, match="upstream.*both"):
+        to_seconds_np([1.0], [2.0], 8, 1.0, clip=clip)
+    with pytest.raises(ValueError, match="upstream.*both"):
+        with tf.Graph().as_default():
+            to_seconds(tf.constant([1.0]), tf.constant([2.0]), 8, 1.0, clip=clip)
 
 
 def test_tf_and_numpy_agree_on_batches_of_anchors():
@@ -118,8 +150,15 @@ def test_numpy_round_trip(start, length, center, width):
 
 
 @settings(max_examples=100, deadline=None)
-@given(start=st.floats(min_value=-50.0, max_value=600.0), length=st.floats(min_value=0.0, max_value=600.0),
+@given(start=st.floats(min_value=-700.0, max_value=600.0), length=st.floats(min_value=0.0, max_value=600.0),
        t=st.sampled_from([128, 256, 512]), duration=st.floats(min_value=0.1, max_value=1e4))
 def test_numpy_to_seconds_in_range(start, length, t, duration):
-    start_s, end_s = to_seconds_np(start, start + length, t, duration)
-    assert 0.0 <= start_s <= end_s <= duration * (1 + 1e-12)
+    end = start + length
+    both_start, both_end = to_seconds_np(start, end, t, duration, clip="both")
+    assert 0.0 <= both_start <= both_end <= duration * (1 + 1e-12)
+    up_start, up_end = to_seconds_np(start, end, t, duration, clip="upstream")
+    assert up_start >= 0.0 and up_end <= duration * (1 + 1e-12)
+    if start < t and end > 0:                       # reaches into the window: the two modes agree
+        assert (up_start, up_end) == (both_start, both_end)
+    else:                                           # outside: upstream inverted (or empty), "both" empty
+        assert up_end <= up_start and both_end == both_start

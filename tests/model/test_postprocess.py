@@ -61,15 +61,22 @@ def run(offsets, overlap, probs, duration=DURATION, **config):
 def test_config_defaults():
     config = PostprocessConfig()
     assert (config.scoring, config.nms_threshold, config.keep_top_k, config.select_top_k) == ("upstream", 0.9, 100, 765)
+    assert config.box_clip == "upstream" and config.prior_scaling == (0.1, 0.1)
 
 
 @pytest.mark.parametrize("kwargs", [
     {"scoring": "mean"}, {"nms_threshold": 1.5}, {"nms_threshold": -0.1}, {"nms_threshold": float("nan")},
     {"nms_threshold": "0.9"}, {"keep_top_k": 0}, {"keep_top_k": 2.0}, {"select_top_k": 0}, {"select_top_k": True},
+    {"box_clip": "none"}, {"box_clip": "Upstream"}, {"box_clip": None},
 ])
 def test_config_rejects_bad_values(kwargs):
     with pytest.raises(ValueError):
         PostprocessConfig(**kwargs)
+
+
+def test_config_bad_box_clip_names_the_choices():
+    with pytest.raises(ValueError, match=r"box_clip must be one of \('upstream', 'both'\), not 'start'"):
+        PostprocessConfig(box_clip="start")
 
 
 # ----------------------------------------------------------------------------- NMS
@@ -107,6 +114,10 @@ def test_nms_hand_cases():
     # Zero-length boxes never suppress nor get suppressed; reversed boxes are normalised.
     assert nms_1d([3, 3, 0], [3, 3, 10], [0.9, 0.8, 0.7], 0.0, 10).tolist() == [0, 1, 2]
     assert nms_1d([10, 0], [0, 10], [0.9, 0.8], 0.9, 10).tolist() == [0]
+    # Inverted boxes as upstream's clip leaves them outside a T = 32 window: [40, 32] and [41, 32]
+    # are (32, 40) and (32, 41), IoU 8/9 = 0.889; [0, -8] is (-8, 0) and touches neither.
+    assert nms_1d([40, 41, 0], [32, 32, -8], [0.9, 0.8, 0.7], 0.88, 10).tolist() == [0, 2]
+    assert nms_1d([40, 41, 0], [32, 32, -8], [0.9, 0.8, 0.7], 0.89, 10).tolist() == [0, 1, 2]
     out = nms_1d([], [], [], 0.5, 10)
     assert out.dtype == np.int64 and out.size == 0
 
@@ -207,13 +218,41 @@ def test_upstream_label_uses_cells_of_all_layers():
     assert [d.label for d in run(*inputs({3: 0.5}, probs), scoring="paper")] == [0]      # cell 1: tie 0/2 -> 0
 
 
-def test_zero_score_and_zero_length_boxes_are_dropped():
+@pytest.mark.parametrize("box_clip", ["upstream", "both"])
+def test_zero_score_and_zero_length_boxes_are_dropped(box_clip):
     offsets, overlap, probs = inputs({0: 0.9, 6: 0.8, 9: 0.7, 12: 0.6, 15: 0.0}, {3: (0.0, 0.0, 0.0)})
     offsets[0] = (0.0, -1e4)           # width exp(-1000) = 0 -> zero length
-    offsets[6] = (1e4, 0.0)            # centre far past T -> clipped to [T, T]
-    dets = run(offsets, overlap, probs, scoring="paper")
+    offsets[6] = (1e4, 0.0)            # centre far past T -> upstream [~1e4, T] (inverted), both [T, T]
+    dets = run(offsets, overlap, probs, scoring="paper", box_clip=box_clip)
     assert [(d.start, d.end) for d in dets] == [anchor_seconds(12)]   # anchor 9 (cell 3) has max p 0; 15 has y_ov 0
-    assert [(d.start, d.end) for d in run(offsets, overlap, probs)] == [anchor_seconds(9), anchor_seconds(12)]
+    assert [(d.start, d.end) for d in run(offsets, overlap, probs, box_clip=box_clip)] == [anchor_seconds(9),
+                                                                                         anchor_seconds(12)]
+
+
+def outside_duplicates(center):
+    """Anchors 0, 3, 6 (layer 1, width 4) moved to one box ``[center - 2, center + 2]`` outside the
+    window, with the top y_ov (0.9, 0.89, 0.88); anchors 30, 33, 36 stay in place (y_ov 0.7, 0.6,
+    0.5; [16, 24], [24, 32], [0, 16] grid units, pairwise IoU 0)."""
+    offsets, overlap, probs = inputs({0: 0.9, 3: 0.89, 6: 0.88, 30: 0.7, 33: 0.6, 36: 0.5})
+    for anchor, cell_center in ((0, 2.0), (3, 6.0), (6, 10.0)):
+        offsets[anchor, 0] = (center - cell_center) / 4.0 / 0.1
+    return offsets, overlap, probs
+
+
+@pytest.mark.parametrize("center", [42.0, -10.0])       # right of the window: [40, 44]; left: [-12, -8]
+def test_duplicates_outside_the_window_take_one_slot_with_upstream_clip(center):
+    inside = [anchor_seconds(30), anchor_seconds(33), anchor_seconds(36)]
+    # upstream: [40, 44] -> [40, 32] grid -> (64, 80) s after (min, max); [-12, -8] -> [0, -8] -> (-16, 0) s.
+    # The three copies (IoU 1) suppress each other: one slot is spent, 3 of keep_top_k = 4 remain.
+    dets = run(*outside_duplicates(center), keep_top_k=4)
+    assert [(d.start, d.end) for d in dets] == inside
+    assert [d.score for d in dets] == pytest.approx([0.7 * 0.6, 0.6 * 0.6, 0.5 * 0.6], abs=1e-12)
+    # both: each copy is the zero-length box [T, T] or [0, 0] and takes its own slot -> only 1 of 4 remains.
+    dets = run(*outside_duplicates(center), keep_top_k=4, box_clip="both")
+    assert [(d.start, d.end) for d in dets] == inside[:1]
+    # With enough slots both modes give the same detections (outside boxes are dropped in the end).
+    assert run(*outside_duplicates(center), box_clip="both") == run(*outside_duplicates(center)) != []
+    assert len(run(*outside_duplicates(center))) == 3
 
 
 def test_detect_rejects_bad_input():
