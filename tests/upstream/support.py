@@ -51,18 +51,40 @@ def recipe_value(upstream_name, shape):
     return z * np.float32(0.01)
 
 
-def fill_from_recipe(session, graph=None):
-    """Load the recipe into every trainable variable of ``graph``; return {project name: value}.
+class VariableLoader:
+    """Assigns values to every trainable variable of ``graph`` in one ``session.run``.
+
+    One run with one feed signature: on the large training graphs a run per variable would
+    prepare a new executor each time (about a minute at paper shapes).
+    """
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.feeds, ops = {}, []
+        with graph.as_default(), tf.name_scope("recipe_loader"):
+            for var in graph.get_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES):
+                placeholder = tf.compat.v1.placeholder(var.dtype.base_dtype, var.shape)
+                self.feeds[var.op.name] = (placeholder, var)
+                ops.append(tf.compat.v1.assign(var, placeholder).op)
+            self.op = tf.group(*ops)
+
+    def recipe(self):
+        """{project name: recipe value} of the graph's trainable variables (KeyError for a
+        variable without upstream counterpart)."""
+        return {name: recipe_value(to_upstream(name), var.shape.as_list()) for name, (_, var) in self.feeds.items()}
+
+    def load(self, session, values):
+        session.run(self.op, {placeholder: values[name] for name, (placeholder, _) in self.feeds.items()})
+
+
+def fill_from_recipe(session):
+    """Load the recipe into every trainable variable of the session's graph; return {project name: value}.
 
     Every trainable variable must have an upstream counterpart (KeyError otherwise).
     """
-    graph = graph or session.graph
-    values = {}
-    with graph.as_default():
-        for var in graph.get_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES):
-            value = recipe_value(to_upstream(var.op.name), var.shape.as_list())
-            var.load(value, session)
-            values[var.op.name] = value
+    loader = VariableLoader(session.graph)
+    values = loader.recipe()
+    loader.load(session, values)
     return values
 
 

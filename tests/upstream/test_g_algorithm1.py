@@ -25,7 +25,7 @@ from aher.config import load_config
 from aher.paths import PROJECT_ROOT
 from aher.tools.upstream_variables import to_project, variable_table
 from aher.train.algorithm1 import build_algorithm1_graph
-from tests.upstream.support import assert_rel_close, fill_from_recipe, load_trace
+from tests.upstream.support import VariableLoader, assert_rel_close, load_trace
 
 pytestmark = pytest.mark.needs_shared
 
@@ -73,16 +73,13 @@ class Harness:
         self.session = tf.compat.v1.Session(graph=self.graph)
         self.session.run(init_batches)
         self.session.run(self.loop.load_batches)
-        with self.graph.as_default():
-            self.recipe = fill_from_recipe(self.session)
-            self._assign = {name: (tf.compat.v1.placeholder(v.dtype.base_dtype, v.shape), v)
-                            for name, v in self.variables.items()}
-            self._assign_ops = [v.assign(ph) for ph, v in self._assign.values()]
+        self.loader = VariableLoader(self.graph)
+        self.recipe = self.loader.recipe()
 
     def reset(self):
         """Recipe weights, optimizer slots and counters at their initial values."""
         self.session.run(self.reset_optimizers)
-        self.session.run(self._assign_ops, {ph: self.recipe[name] for name, (ph, _) in self._assign.items()})
+        self.loader.load(self.session, self.recipe)
 
     def values(self):
         return self.session.run(self.variables)
