@@ -10,7 +10,9 @@ layers of the weight transfer), so a value copies over unchanged.
 * :func:`variable_table` expands the rows for L anchor layers (the released code has L = 8:
   188 variables);
 * :func:`to_project` / :func:`to_upstream` translate one variable name and raise ``KeyError``
-  for a name outside the map.
+  for a name outside the map;
+* :data:`UPSTREAM_ADAMS` and :func:`upstream_adam_names` name the released code's optimizer
+  state (Adam slots and beta powers) and the project optimizer of the same sub-step.
 
 Only the classifier and weight-transfer scopes are renamed: the released code's
 ``conv_action_anchor`` / ``conv_action_anet`` are the pooled classifiers of the moment and
@@ -20,6 +22,7 @@ path ``fully1``, ``fully2``; bias path ``fully3``, ``fully4``).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import NamedTuple
 
 UPSTREAM_LAYERS = 8          # anchor layers of the released code (T = 512)
@@ -92,3 +95,47 @@ def to_upstream(project_name, num_layers=UPSTREAM_LAYERS):
     if name not in by_project:
         raise KeyError(f"{name!r} has no counterpart in the released AherNet graph")
     return by_project[name].upstream
+
+
+#: The released training script's ten ``tf.train.AdamOptimizer`` (all named "Adam"), in creation
+#: order, as (this project's optimizer of the same sub-step, variable groups the optimizer holds
+#: slots for). TF1 creates slots only for the var-list variables that get a gradient: L_prop does
+#: not reach theta and L_cls does not reach the box heads, so the "prop" and "cls" Adams of S3 and
+#: S6 (var lists anet_loc, kin_loc) slot different groups.
+UPSTREAM_ADAMS = (
+    ("S5a_adam", ("discriminators",)),                 # d_optim over d_vars
+    ("S5bc_adam", ("generators",)),                    # g_optim over g_vars (S5b, S5c)
+    ("S2_adam", ("cls_untrimmed",)),                   # anet_cls
+    ("S1_adam", ("backbone", "cls_moment")),           # kin_cls
+    ("S3_adam_prop", ("backbone", "box_heads")),       # anet_loc, L_prop
+    ("S3_adam_cls", ("backbone", "transfer")),         # anet_loc, L_cls
+    ("S4_adam_prop", ("generators",)),                 # g_vars, L_prop
+    ("S4_adam_cls", ("generators",)),                  # g_vars, L_cls
+    ("S6_adam_prop", ("backbone", "box_heads")),       # kin_loc, L_prop
+    ("S6_adam_cls", ("backbone",)),                    # kin_loc, L_cls
+)
+
+
+def upstream_adam_names(table):
+    """Variable names of the upstream Adam state for the mapped variables ``table``.
+
+    Slot ``m`` / ``v`` of variable ``x`` in the k-th optimizer (creation order) that slots ``x``
+    are ``x/Adam_{2k}`` / ``x/Adam_{2k+1}`` (``x/Adam`` for k = 0): TF1 names both slots through
+    ``variable_scope(None, default_name="x/Adam")``, uniquified by a counter. The beta powers of
+    the i-th optimizer are ``beta1_power_i`` / ``beta2_power_i`` (no suffix for i = 0).
+
+    Returns ``(slots, betas)``: ``{(optimizer, upstream variable): (m, v)}`` and
+    ``{optimizer: (beta1_power, beta2_power)}``, optimizers named as this project's.
+    """
+    seen = Counter()
+    slots, betas = {}, {}
+    for i, (optimizer, groups) in enumerate(UPSTREAM_ADAMS):
+        suffix = f"_{i}" if i else ""
+        betas[optimizer] = (f"beta1_power{suffix}", f"beta2_power{suffix}")
+        for row in table:
+            if row.group in groups:
+                k = seen[row.upstream]
+                seen[row.upstream] += 1
+                slots[(optimizer, row.upstream)] = (f"{row.upstream}/Adam" + (f"_{2 * k}" if k else ""),
+                                                    f"{row.upstream}/Adam_{2 * k + 1}")
+    return slots, betas
