@@ -74,27 +74,23 @@ def variable_table(num_layers=UPSTREAM_LAYERS):
     return table
 
 
-def _lookup(num_layers):
-    table = variable_table(num_layers)
-    return {row.upstream: row for row in table}, {row.project: row for row in table}
+def _translate(name, num_layers, key, value, missing):
+    """The ``value`` field of the row whose ``key`` field is ``name`` (``:0`` suffix ignored)."""
+    name = name.split(":")[0]
+    rows = {getattr(row, key): row for row in variable_table(num_layers)}
+    if name not in rows:
+        raise KeyError(f"{name!r} {missing}")
+    return getattr(rows[name], value)
 
 
 def to_project(upstream_name, num_layers=UPSTREAM_LAYERS):
     """Project variable name of an upstream variable name (``:0`` suffixes are ignored)."""
-    name = upstream_name.split(":")[0]
-    by_upstream, _ = _lookup(num_layers)
-    if name not in by_upstream:
-        raise KeyError(f"{name!r} is not a variable of the released AherNet graph")
-    return by_upstream[name].project
+    return _translate(upstream_name, num_layers, "upstream", "project", "is not a variable of the released AherNet graph")
 
 
 def to_upstream(project_name, num_layers=UPSTREAM_LAYERS):
     """Upstream variable name of a project variable name (``:0`` suffixes are ignored)."""
-    name = project_name.split(":")[0]
-    _, by_project = _lookup(num_layers)
-    if name not in by_project:
-        raise KeyError(f"{name!r} has no counterpart in the released AherNet graph")
-    return by_project[name].upstream
+    return _translate(project_name, num_layers, "project", "upstream", "has no counterpart in the released AherNet graph")
 
 
 #: The released training script's ten ``tf.train.AdamOptimizer`` (all named "Adam"), in creation
