@@ -15,6 +15,28 @@ classes' held-out videos, ``eval_untrimmed.h5`` and ``gt_untrimmed.json``; the d
     video_accuracy                             argmax of the mean cell probability == GT label
     mAP, tiou_thresholds, checkpoint, iteration, label_space
 
+and the references that tell localization from classification (:func:`reference_metrics`),
+every one scored by the same evaluator at the same tIoU thresholds, fractions in [0, 1]:
+
+    <m>_gt_labels                   the run's own detections (segments and scores unchanged), each
+                                    relabelled with its video's GT label: localization only
+    prior_<m>_video_labels          ``prior_n_windows`` fixed class-agnostic windows
+                                    (``aher.priors``, fitted on the untrimmed training set's GT)
+                                    on every video, labelled by the run's video classifier
+                                    (argmax of the mean cell probability, as ``video_accuracy``)
+    prior_<m>_gt_labels             the same windows labelled with the GT label
+    prior_n_windows, prior_windows  their number and ``[[start, end, score], ...]`` (fractions
+                                    of the duration; score = frequency in training)
+
+for ``<m>`` in ``mAP@0.5``, ``mAP@0.75``, ``mAP@0.95``, ``average_mAP``.  The GT label of a video
+is its first instance's (one label per video, reference §1.4); a video without one (no GT
+instance, label -1) keeps the run's own labels, so its detections stay false positives of the
+classes the run gave them (dropping them would flatter the reference).  With several classes
+in one video, instances of the other classes cannot be matched by the relabelled detections.
+Under ``inference.scoring: upstream`` a detection's score still carries the video classifier's
+confidence, which orders detections across videos.  The prior keys are ``None`` (and
+``prior_n_windows`` 0) when the training set has no instance.
+
 With ``all_snapshots`` every snapshot of the run (or those listed in ``eval.snapshots``) is
 evaluated and the best by average mAP is reported, like upstream's test script -- note that
 this selects the model on the evaluation set, as upstream did.
@@ -22,6 +44,7 @@ Limits: no training; G, D and the other label space's classifier are not loaded 
 """
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +59,7 @@ from aher.eval_spec import (AUTO_LABEL_SPACE, AUTO_MODE, EVAL_FILES, INFERENCE_M
 from aher.model import postprocess
 from aher.model.graph import AherNet, ModelConfig
 from aher.model.heads import anchor_classifier
+from aher.priors import DEFAULT_WINDOWS, fit_windows, place, relative_instances, training_videos
 from aher.train.run_dir import checkpoint_iteration
 from evaluation import ANETdetection, ANETproposal
 from evaluation.cli_common import write_json_atomic
@@ -85,6 +109,21 @@ def _checkpoints(path, all_snapshots, wanted):
     return [str(path)]
 
 
+@dataclass(frozen=True)
+class VideoLabels:
+    """One evaluation video: duration (s), GT label index (-1: none) and the video classifier's label."""
+
+    duration: float
+    gt_label: int
+    video_label: int
+
+
+def video_accuracy(videos):
+    """Share of the videos with a GT label whose classifier label is right (0 when none has one)."""
+    known = [v for v in videos.values() if v.gt_label >= 0]
+    return sum(v.video_label == v.gt_label for v in known) / max(len(known), 1)
+
+
 class Evaluator:
     """The inference graph, built once, evaluable for several checkpoints."""
 
@@ -122,11 +161,16 @@ class Evaluator:
 
     def predict(self, checkpoint, progress=True):
         """Restore ``checkpoint`` and return ``(detections per video, video accuracy)``."""
+        detections, videos = self.predict_videos(checkpoint, progress=progress)
+        return detections, video_accuracy(videos)
+
+    def predict_videos(self, checkpoint, progress=True):
+        """Restore ``checkpoint``; return ``(detections per video, {video_id: VideoLabels})``."""
         with self.graph.as_default():
             self.saver.restore(self.session, checkpoint)
         self.session.run(self.iterator.initializer)
         pp = postprocess_config(self.config)
-        detections, correct, total = {}, 0, 0
+        detections, videos = {}, {}
         bar = tqdm(desc="test", disable=not progress, dynamic_ncols=True, unit="video")
         while True:
             try:
@@ -139,12 +183,11 @@ class Evaluator:
             else:
                 detections[video] = postprocess.detect(out["offsets"], out["overlap"], out["cell_probs"], self.layers,
                                                        self.model.temporal_length, float(out["duration"]), pp)
-            if out["label"] >= 0:
-                total += 1
-                correct += int(np.argmax(out["cell_probs"].mean(axis=0)) == out["label"])
+            videos[video] = VideoLabels(float(out["duration"]), int(out["label"]),
+                                        int(np.argmax(out["cell_probs"].mean(axis=0))))
             bar.update(1)
         bar.close()
-        return detections, correct / max(total, 1)
+        return detections, videos
 
     def close(self):
         self.session.close()
@@ -166,31 +209,107 @@ def score(results, gt_path, config):
             "tiou_thresholds": det["tiou_thresholds"]}
 
 
+MAP_KEYS = ("mAP@0.5", "mAP@0.75", "mAP@0.95", "average_mAP")
+
+
+def detection_maps(results, gt_path, config):
+    """``MAP_KEYS`` of a result dict: the detection part of :func:`score` (no proposal metrics).
+    No detection at all scores 0 (every class's AP is 0), where the evaluator refuses the file."""
+    if not any(results["results"].values()):
+        return dict.fromkeys(MAP_KEYS, 0.0)
+    det = ANETdetection(str(gt_path), results, tiou_thresholds=config["eval"]["tiou_thresholds"],
+                        subset="validation").evaluate()
+    thr = np.array(det["tiou_thresholds"])
+    out = {}
+    for key in MAP_KEYS[:-1]:
+        hit = np.flatnonzero(np.isclose(thr, float(key.split("@")[1])))
+        out[key] = float(det["mAP"][hit[0]]) if hit.size else None
+    out["average_mAP"] = det["average_mAP"]
+    return out
+
+
+def with_gt_labels(detections, videos):
+    """``detections`` with every class index replaced by its video's GT label (kept where it is -1)."""
+    out = {}
+    for video_id, rows in detections.items():
+        label = videos[video_id].gt_label
+        out[video_id] = [(d[0], d[1], d[2], label if label >= 0 else d[3]) for d in rows]
+    return out
+
+
+def prior_detections(windows, videos, labels="video"):
+    """The prior ``windows`` on every video, labelled by the video classifier (``labels="video"``) or
+    the GT label (``"gt"``; the classifier's where the GT label is -1)."""
+    if labels not in ("video", "gt"):
+        raise ValueError(f"labels must be 'video' or 'gt', not {labels!r}")
+    out = {}
+    for video_id, v in videos.items():
+        label = v.gt_label if labels == "gt" and v.gt_label >= 0 else v.video_label
+        out[video_id] = place(windows, v.duration, label)
+    return out
+
+
+def fit_prior_windows(dataset, n_windows=None):
+    """The prior windows of ``dataset`` (``aher.priors``, from its untrimmed training set's GT)."""
+    return fit_windows(relative_instances(training_videos(dataset)), n_windows or DEFAULT_WINDOWS)
+
+
+def reference_metrics(detections, videos, classes, gt_path, config, windows, prior_gt=None):
+    """The localization references of the module docstring as a flat dict of new metrics.json keys.
+
+    ``detections`` {video_id: [(start_s, end_s, score, class_index), ...]}, ``videos``
+    {video_id: VideoLabels}, ``classes`` the label space's names, ``windows`` :class:`PriorWindows`.
+    ``prior_gt``: the ``prior_<m>_gt_labels`` entries when already computed (they do not depend on
+    the model), else they are computed here.
+    """
+    def maps(dets):
+        return detection_maps(postprocess.results_dict(dets, classes), gt_path, config)
+
+    out = {f"{k}_gt_labels": v for k, v in maps(with_gt_labels(detections, videos)).items()}
+    if len(windows):
+        out.update({f"prior_{k}_video_labels": v for k, v in maps(prior_detections(windows, videos, "video")).items()})
+        if prior_gt is None:
+            prior_gt = {f"prior_{k}_gt_labels": v for k, v in maps(prior_detections(windows, videos, "gt")).items()}
+        out.update(prior_gt)
+    else:
+        out.update({f"prior_{k}_{labels}_labels": None for k in MAP_KEYS for labels in ("video", "gt")})
+    out.update(prior_n_windows=len(windows), prior_windows=windows.as_rows())
+    return out
+
+
 def format_metrics(m):
     def pct(v):
         return "  -  " if v is None else f"{100 * v:5.2f}"
 
     return (f"mAP@0.5 {pct(m['mAP@0.5'])}  mAP@0.75 {pct(m['mAP@0.75'])}  mAP@0.95 {pct(m['mAP@0.95'])}  "
             f"average mAP {pct(m['average_mAP'])}  |  AR@100 {m['AR@100']:.2f}  AUC {m['AUC']:.2f}  "
-            f"|  video acc {100 * m['video_accuracy']:.1f}")
+            f"|  video acc {100 * m['video_accuracy']:.1f}"
+            + (f"  |  GT labels: average mAP {pct(m['average_mAP_gt_labels'])}" if "average_mAP_gt_labels" in m else "")
+            + (f"  |  {m['prior_n_windows']} fixed windows: average mAP {pct(m['prior_average_mAP_video_labels'])}"
+               f" (video labels), {pct(m['prior_average_mAP_gt_labels'])} (GT labels)"
+               if m.get("prior_n_windows") else ""))
 
 
 def evaluate_run(config, checkpoint, out_dir, all_snapshots=False, progress=True, log=print):
     """Evaluate one or several snapshots; write results JSON + ``metrics.json`` into ``out_dir``."""
     out_dir = Path(out_dir)
     store, gt = EVAL_FILES[eval_label_space(config)]
-    dataset = resolve_dataset(config, needed=(gt, "classes_untrimmed", "classes_moment", store),
-                              log=log, progress=progress)
+    needed = tuple(dict.fromkeys((gt, "gt", "untrimmed_train", "classes_untrimmed", "classes_moment", store)))
+    dataset = resolve_dataset(config, needed=needed, log=log, progress=progress)
     paths = _checkpoints(checkpoint, all_snapshots, config["eval"].get("snapshots") or [])
+    windows = fit_prior_windows(dataset)
     evaluator = Evaluator(config, dataset)
-    per_snapshot, best = {}, None
+    per_snapshot, best, prior_gt = {}, None, None
     try:
         for path in paths:
-            detections, accuracy = evaluator.predict(path, progress=progress)
+            detections, videos = evaluator.predict_videos(path, progress=progress)
             results = postprocess.results_dict(detections, evaluator.classes)
             metrics = score(results, evaluator.gt_path, config)
-            metrics.update(video_accuracy=accuracy, checkpoint=str(path), iteration=checkpoint_iteration(path),
-                           label_space=evaluator.label_space)
+            metrics.update(video_accuracy=video_accuracy(videos), checkpoint=str(path),
+                           iteration=checkpoint_iteration(path), label_space=evaluator.label_space)
+            metrics.update(reference_metrics(detections, videos, evaluator.classes, evaluator.gt_path, config,
+                                             windows, prior_gt))
+            prior_gt = {k: v for k, v in metrics.items() if k.startswith("prior_") and k.endswith("_gt_labels")}
             log(f"[{Path(path).name}] {format_metrics(metrics)}")
             per_snapshot[metrics["iteration"]] = metrics
             if best is None or metrics["average_mAP"] > best[0]["average_mAP"]:
@@ -202,7 +321,7 @@ def evaluate_run(config, checkpoint, out_dir, all_snapshots=False, progress=True
     write_json_atomic(out_dir / name, results)
     summary = dict(metrics, results_file=name)
     if len(per_snapshot) > 1:
-        summary["snapshots"] = {str(k): {kk: v[kk] for kk in ("average_mAP", "mAP@0.5", "AUC")}
+        summary["snapshots"] = {str(k): {kk: v[kk] for kk in ("average_mAP", "mAP@0.5", "AUC", "average_mAP_gt_labels")}
                                 for k, v in per_snapshot.items()}
     write_json_atomic(out_dir / "metrics.json", summary)
     return summary

@@ -16,7 +16,14 @@ retrains.  Missing runs are trained one after the other as subprocesses of the e
 mean duration of the finished runs.  A failed run (the entry script's one-line error) is
 recorded and the next one starts; the exit code is 1 when anything failed.  For each table
 ``<out>/<table>.md`` and ``<out>/<table>.json`` hold our mean ± sample std over the finished
-seeds (n) beside the paper's number; mAP is in percent like the paper's tables.  Each table also
+seeds (n) beside the paper's number; mAP is in percent like the paper's tables.  Every table also
+has the references that tell localization from classification (``aher.inference``), read from the
+same metrics.json files and shown in percent: per row and setting the columns ``REFERENCE_COLUMNS``
+(the row's detections relabelled with the GT video label, fixed prior windows labelled by the row's
+video classifier, the video accuracy; JSON ``reference_columns``, cells in each row's ``cells``), and
+the row "fixed windows + GT labels" (JSON ``reference_rows``; the same number for every run of a
+setting's dataset, so its mean over the table's finished runs); a run whose metrics.json predates
+these keys shows "–" there (never a failure).  Each table also
 gives its run time: the durations of its runs and tests, summed (a reused run's is read back from
 its ``reproduce.log``), and the end of the output the plan's total.
 ``--no-train`` writes the tables from the finished runs only: a missing run is "not run" (not a
@@ -62,6 +69,12 @@ TEST_SCRIPT = "aher_k600_test.py"
 TABLE_NAMES = ("table1", "table2", "table3", "table4", "fig6")
 FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
 PERCENT_ALREADY = {"AUC", "AR@100"}          # metrics.json gives these in percent, mAP as fractions
+#: per-row references (metrics.json keys; optional: a run without them shows "–")
+REFERENCE_COLUMNS = ("average_mAP_gt_labels", "prior_average_mAP_video_labels", "video_accuracy")
+REFERENCE_TITLES = {"average_mAP_gt_labels": "average mAP with GT labels",
+                    "prior_average_mAP_video_labels": "fixed windows + its video labels",
+                    "video_accuracy": "video acc."}
+PRIOR_ROW_NAME = "Fixed windows + GT labels"
 
 METHOD_LABELS = {"zero": "AherNet^0", "minus": "AherNet^-", "moments_only": "AherNet_M",
                  "no_adversary": "AherNet_A-", "algorithm1": "AherNet", "oracle": "AherNet*",
@@ -563,11 +576,18 @@ def collect_table(table, seeds, results, meta=None):
                         missing=sum(r["status"] == "missing" for r in runs),
                         paper=_paper_value(table, row, setting, metric))
             entry["cells"][f"{setting}/{metric}"] = cell
+        for setting in spec.settings:
+            finished = _finished_metrics(entry["runs"], setting, row, results)
+            for metric in REFERENCE_COLUMNS:
+                entry["cells"][f"{setting}/{metric}"] = _optional_cell(finished, metric)
         rows.append(entry)
+    ref_cols = [{"key": f"{s}/{m}", "setting": s, "metric": m, "reference": True,
+                 "title": f"{paper_numbers.SETTING_TITLES[s]} {REFERENCE_TITLES[m]}"}
+                for s in spec.settings for m in REFERENCE_COLUMNS]
     doc = {"table": table, "title": spec.title, **(meta or {}), "seeds": list(seeds),
            "units": "percent (mAP as in the paper's tables; AUC of AR@AN as the official proposal script)",
            "columns": cols, "rows": rows, "paper_only_rows": _paper_only_rows(table, spec), "failures": failures,
-           "notes": []}
+           "notes": [], "reference_columns": ref_cols, "reference_rows": [_prior_row(spec, rows, results)]}
     if spec.untrimmed_rows:
         doc["text_untrimmed_classes"] = _untrimmed_classes(spec, seeds, results, failures)
     doc["orderings"] = orderings(rows, cols)
@@ -585,6 +605,37 @@ def collect_table(table, seeds, results, meta=None):
         doc["paper_text"] = paper_numbers.FIG6["text"]
         doc["series"] = _fig6_series(rows, spec)
     return doc
+
+
+def _finished_metrics(runs, setting, row, results):
+    """{run folder: metrics} of a row's finished runs on ``setting``."""
+    out = {}
+    for r in runs:
+        if r["setting"] == setting and r["status"] not in ("failed", "missing"):
+            out[r["dir"] or f"seed{r['seed']}"] = results[RunSpec(setting, row.method, tuple(row.extra), r["seed"])].metrics
+    return out
+
+
+def _optional_cell(finished, metric):
+    """Mean ± std of an optional metric over finished runs; ``absent``: finished runs without it."""
+    values = [v for v in (to_percent(metric, m.get(metric)) for m in finished.values()) if v is not None]
+    return dict(summarize(values), values=values, absent=len(finished) - len(values))
+
+
+def _prior_row(spec, rows, results):
+    """The fixed windows labelled with the GT label, in the table's mAP columns: the mean over the
+    distinct finished runs of each setting (the windows and the GT are the dataset's, not the run's)."""
+    row_specs = {r.name: r for r in spec.rows}
+    cells, windows = {}, set()
+    for setting, metric in spec.columns:
+        finished = {}
+        for entry in rows:
+            finished.update(_finished_metrics(entry["runs"], setting, row_specs[entry["name"]], results))
+        key = f"prior_{metric}_gt_labels"
+        cells[f"{setting}/{metric}"] = _optional_cell(finished, key) if metric != "AUC" else None
+        windows |= {m["prior_n_windows"] for m in finished.values() if m.get("prior_n_windows")}
+    return {"name": PRIOR_ROW_NAME, "metric_source": "prior_<metric>_gt_labels", "n_windows": sorted(windows),
+            "cells": cells}
 
 
 def kendall_tau(xs, ys):
@@ -633,8 +684,9 @@ def _untrimmed_classes(spec, seeds, results, failures):
     for setting in spec.settings:
         entry = {"setting": setting, "metric": "average_mAP", "paper": paper_numbers.TEXT_UNTRIMMED_CLASSES[setting],
                  "ours": {}, "runs": []}
+        every = {}
         for row in spec.untrimmed_rows:
-            values = []
+            values, finished = [], {}
             for seed in seeds:
                 res = untrimmed_result(results, RunSpec(setting, row.method, tuple(row.extra), seed))
                 res = res or RunResult("missing", error="not run")
@@ -648,7 +700,11 @@ def _untrimmed_classes(spec, seeds, results, failures):
                                      "error": res.error})
                 elif res.status != "missing":
                     values.append(value)
+                    finished[res.out or f"{row.name}/{seed}"] = res.metrics
             entry["ours"][row.paper] = dict(summarize(values), values=values)
+            entry.setdefault("ours_gt_labels", {})[row.paper] = _optional_cell(finished, "average_mAP_gt_labels")
+            every.update(finished)
+        entry["prior_gt_labels"] = _optional_cell(every, "prior_average_mAP_gt_labels")
         out.append(entry)
     return out
 
@@ -693,6 +749,13 @@ def _num(value):
     return "–" if value is None else f"{value:.2f}"
 
 
+def _reference_text(cell):
+    """A reference cell: mean ± std (n), or "–" when no finished run has the number."""
+    if not cell or not cell.get("n"):
+        return "–"
+    return _num(cell["mean"]) + (f" ± {_num(cell['std'])}" if cell["std"] is not None else "") + f" (n={cell['n']})"
+
+
 def render_markdown(doc):
     """The table as markdown: our mean ± std (n) beside the paper's number; failures as footnotes."""
     notes, note_ids = [], {}
@@ -705,9 +768,11 @@ def render_markdown(doc):
         return f"[{note_ids[error]}]"
 
     has_paper = doc["table"] in paper_numbers.TABLES
+    ref_cols = doc.get("reference_columns", [])
     head = ["approach"]
     for col in doc["columns"]:
         head += [f"{col['title']} (ours)", "paper"] if has_paper else [col["title"]]
+    head += [col["title"] for col in ref_cols]
     lines = [f"# {doc['title']}", ""]
     if doc.get("command"):
         lines += [f"Produced by `{doc['command']}` on {doc.get('date', '?')}.", ""]
@@ -741,12 +806,31 @@ def render_markdown(doc):
             cells.append(text)
             if has_paper:
                 cells.append(_num(cell["paper"]) if row.get("paper_row") else "")
+        cells += [_reference_text(row["cells"].get(col["key"])) for col in ref_cols]
+        lines.append("| " + " | ".join(cells) + " |")
+    for ref in doc.get("reference_rows", []):
+        windows = ", ".join(map(str, ref.get("n_windows", [])))
+        cells = [ref["name"] + (f" ({windows} windows; reference)" if windows else " (reference)")]
+        for col in doc["columns"]:
+            cell = ref["cells"].get(col["key"])
+            cells += [_reference_text(cell) if cell is not None else "—"] + ([""] if has_paper else [])
+        cells += [""] * len(ref_cols)
         lines.append("| " + " | ".join(cells) + " |")
     for extra in doc.get("paper_only_rows", []):
         cells = [extra["name"] + " (paper only)"]
         for col in doc["columns"]:
             cells += ["—", _num(extra["paper"].get(col["key"]))]
+        cells += ["—"] * len(ref_cols)
         lines.append("| " + " | ".join(cells) + " |")
+    if ref_cols:
+        lines += ["", "References that tell localization from classification, through the same evaluator: "
+                  "*with GT labels* = the row's own detections relabelled with the video's GT label (localization "
+                  "only); *fixed windows* = the same class-agnostic windows on every video (k-means of the relative "
+                  "centre and length of the untrimmed training set's instances, ranked by their frequency), labelled "
+                  "by the row's video classifier (*its video labels*) or by the GT label (the reference row); *video "
+                  "acc.* = the video classifier's accuracy. A method localizes better than a fixed prior only where "
+                  "its mAP beats the fixed windows with its own video labels. \"–\": the run's metrics.json predates "
+                  "these references."]
     if notes:
         lines += ["", "Failed runs:", ""]
         for i, (error, wheres) in enumerate(notes, 1):
@@ -761,15 +845,18 @@ def render_markdown(doc):
     if doc.get("text_untrimmed_classes"):
         lines += ["", "AherNet vs AherNet* on the *untrimmed-set* classes (the text; average mAP on their held-out "
                   "videos; AherNet* here is fully supervised on the untrimmed set, `train.method=oracle_untrimmed`):",
-                  "", "| setting | AherNet (ours) | AherNet* (ours) | paper: AherNet vs AherNet* |", "|---|---:|---:|---:|"]
+                  "", "| setting | AherNet (ours) | AherNet* (ours) | paper: AherNet vs AherNet* | AherNet with GT labels "
+                  "| AherNet* with GT labels | fixed windows + GT labels |", "|---|---:|---:|---:|---:|---:|---:|"]
         for t in doc["text_untrimmed_classes"]:
             cells = []
             for name in ("AherNet", "AherNet*"):
                 c = t["ours"][name]
                 cells.append("—" if not c["n"] else _num(c["mean"]) + (f" ± {_num(c['std'])}" if c["std"] is not None
                                                                         else "") + f" (n={c['n']})")
+            refs = [_reference_text(t.get("ours_gt_labels", {}).get(name)) for name in ("AherNet", "AherNet*")]
+            refs.append(_reference_text(t.get("prior_gt_labels")))
             lines.append(f"| {paper_numbers.SETTING_TITLES[t['setting']]} | {cells[0]} | {cells[1]} | "
-                         f"{t['paper']['AherNet']} vs {t['paper']['AherNet*']} |")
+                         f"{t['paper']['AherNet']} vs {t['paper']['AherNet*']} | " + " | ".join(refs) + " |")
         failed = [(t["setting"], r) for t in doc["text_untrimmed_classes"] for r in t["runs"]
                   if r["status"] in ("failed", "missing")]
         if failed:

@@ -12,6 +12,9 @@ import pytest
 
 SCRIPTS = {"k600": "aher_k600_train.py", "anet_split": "aher_anet_split_train.py", "th14_anet": "aher_th14_anet_train.py"}
 KEYS = {"mAP@0.5", "mAP@0.75", "mAP@0.95", "average_mAP", "AR@100", "AUC", "video_accuracy", "mAP"}
+#: the localization references (aher.inference): fractions in [0, 1]
+REFERENCE_KEYS = {"average_mAP_gt_labels", "mAP@0.5_gt_labels", "prior_average_mAP_video_labels",
+                  "prior_average_mAP_gt_labels", "prior_mAP@0.5_video_labels", "prior_mAP@0.5_gt_labels"}
 
 
 def run(project_root, *args):
@@ -24,8 +27,12 @@ def run(project_root, *args):
 def check_metrics(path):
     metrics = json.loads(path.read_text())
     assert KEYS <= set(metrics)
-    for key in ("mAP@0.5", "mAP@0.75", "mAP@0.95", "average_mAP", "video_accuracy"):
+    for key in ("mAP@0.5", "mAP@0.75", "mAP@0.95", "average_mAP", "video_accuracy", *REFERENCE_KEYS):
         assert 0.0 <= metrics[key] <= 1.0, key
+    assert 1 <= metrics["prior_n_windows"] <= 16 and len(metrics["prior_windows"]) == metrics["prior_n_windows"]
+    assert sum(w[2] for w in metrics["prior_windows"]) == pytest.approx(1.0)          # frequencies
+    if metrics["video_accuracy"] == 1.0:        # the video labels are the GT labels: same windows, same mAP
+        assert metrics["prior_average_mAP_video_labels"] == pytest.approx(metrics["prior_average_mAP_gt_labels"])
     assert 0.0 <= metrics["AR@100"] <= 100.0 and 0.0 <= metrics["AUC"] <= 100.0
     assert (path.parent / metrics["results_file"]).is_file()
     return metrics

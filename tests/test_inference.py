@@ -1,10 +1,17 @@
-"""aher.inference: which label space and inference mode a config is tested with."""
+"""aher.inference: which label space and inference mode a config is tested with; the localization
+references (detections relabelled with the GT video label, fixed prior windows) on hand-made cases."""
 
+import json
+
+import numpy as np
 import pytest
 
 from aher.cli import UserError
 from aher.config import load_config
-from aher.inference import EVAL_FILES, eval_label_space, inference_mode
+from aher.inference import (EVAL_FILES, MAP_KEYS, VideoLabels, detection_maps, eval_label_space, inference_mode,
+                            prior_detections, reference_metrics, video_accuracy, with_gt_labels)
+from aher.model import postprocess
+from aher.priors import fit_windows
 
 
 def _config(project_root, *overrides):
@@ -27,3 +34,70 @@ def test_explicit_label_space_wins_and_names_its_files(project_root):
     assert EVAL_FILES["untrimmed"] == ("eval_untrimmed", "gt_untrimmed") and EVAL_FILES["moment"] == ("eval", "gt")
     with pytest.raises(UserError, match="eval.label_space must be auto or one of moment, untrimmed"):
         eval_label_space(_config(project_root, "eval.label_space=both"))
+
+
+# ---------------------------------------------------------------- localization references
+
+CLASSES = ["a", "b", "c"]
+CONFIG = {"eval": {"tiou_thresholds": [0.5, 0.75, 0.95]}}
+
+
+def write_gt(path, videos):
+    """``videos``: {video_id: (duration, [(start, end, label), ...])}, all in subset validation."""
+    database = {vid: {"subset": "validation", "duration": duration,
+                      "annotations": [{"segment": [s, e], "label": label} for s, e, label in instances]}
+                for vid, (duration, instances) in videos.items()}
+    path.write_text(json.dumps({"version": "VERSION 1.3", "database": database}))
+    return path
+
+
+@pytest.fixture
+def hand_made_gt(tmp_path):
+    """v1 (10 s) one 'a' at [0, 5]; v2 (20 s) one 'b' at [0, 10]; v3 (4 s) one 'c' at [2.6, 3.4]."""
+    return write_gt(tmp_path / "gt.json", {"v1": (10.0, [(0.0, 5.0, "a")]), "v2": (20.0, [(0.0, 10.0, "b")]),
+                                           "v3": (4.0, [(2.6, 3.4, "c")])})
+
+
+def test_gt_labels_score_the_segments_whatever_the_labels(hand_made_gt, tmp_path):
+    # right segments, every label wrong: plain mAP 0, relabelled with the GT video label 1.0
+    detections = {"v1": [(0.0, 5.0, 0.9, 1)], "v2": [(0.0, 10.0, 0.8, 2)], "v3": [(2.6, 3.4, 0.7, 0)]}
+    videos = {"v1": VideoLabels(10.0, 0, 1), "v2": VideoLabels(20.0, 1, 2), "v3": VideoLabels(4.0, 2, 0)}
+    plain = detection_maps(postprocess.results_dict(detections, CLASSES), hand_made_gt, CONFIG)
+    assert plain == {"mAP@0.5": 0.0, "mAP@0.75": 0.0, "mAP@0.95": 0.0, "average_mAP": 0.0}
+    got = reference_metrics(detections, videos, CLASSES, hand_made_gt, CONFIG, fit_windows(np.zeros((0, 2))))
+    assert {k: got[f"{k}_gt_labels"] for k in MAP_KEYS} == pytest.approx(
+        {"mAP@0.5": 1.0, "mAP@0.75": 1.0, "mAP@0.95": 1.0, "average_mAP": 1.0})
+    assert got["prior_n_windows"] == 0 and got["prior_windows"] == [] and got["prior_average_mAP_gt_labels"] is None
+    # a wrong segment stays wrong: v2 half covered (tIoU 0.5) counts at 0.5 only -> b's AP 1, 0, 0
+    detections["v2"] = [(0.0, 5.0, 0.8, 2)]
+    got = reference_metrics(detections, videos, CLASSES, hand_made_gt, CONFIG, fit_windows(np.zeros((0, 2))))
+    assert got["mAP@0.5_gt_labels"] == pytest.approx(1.0) and got["mAP@0.75_gt_labels"] == pytest.approx(2 / 3)
+    assert got["average_mAP_gt_labels"] == pytest.approx((1 + 2 / 3 + 2 / 3) / 3)
+
+
+def test_a_video_without_gt_label_keeps_the_runs_labels():
+    detections = {"v1": [(0.0, 5.0, 0.9, 1), (6.0, 7.0, 0.2, 2)], "v4": [(1.0, 2.0, 0.5, 2)]}
+    videos = {"v1": VideoLabels(10.0, 0, 1), "v4": VideoLabels(10.0, -1, 1)}
+    assert with_gt_labels(detections, videos) == {"v1": [(0.0, 5.0, 0.9, 0), (6.0, 7.0, 0.2, 0)],
+                                                  "v4": [(1.0, 2.0, 0.5, 2)]}
+    windows = fit_windows(np.array([[0.5, 0.2]]))
+    assert prior_detections(windows, videos, "gt") == {"v1": [(4.0, 6.0, 1.0, 0)], "v4": [(4.0, 6.0, 1.0, 1)]}
+    assert prior_detections(windows, videos, "video") == {"v1": [(4.0, 6.0, 1.0, 1)], "v4": [(4.0, 6.0, 1.0, 1)]}
+    assert video_accuracy(videos) == 0.0 and video_accuracy({"v0": VideoLabels(1.0, 0, 0), **videos}) == 0.5
+
+
+def test_prior_windows_labelled_by_the_classifier_and_by_the_gt(hand_made_gt):
+    # windows [0, 0.5] (frequency 0.75) and [0.65, 0.85] (0.25); the classifier is right on v1 only
+    windows = fit_windows(np.array([[0.25, 0.5]] * 3 + [[0.75, 0.2]]))
+    videos = {"v1": VideoLabels(10.0, 0, 0), "v2": VideoLabels(20.0, 1, 2), "v3": VideoLabels(4.0, 2, 1)}
+    got = reference_metrics({v: [] for v in videos}, videos, CLASSES, hand_made_gt, CONFIG, windows)
+    # video labels: a's AP 1 (v1's [0, 5] ranks first), b and c only get windows of other videos: 0
+    assert [got[f"prior_{k}_video_labels"] for k in MAP_KEYS] == pytest.approx([1 / 3] * 4)
+    # GT labels: a and b found by the frequent window (AP 1); c only by the rare one, ranked second (AP 0.5)
+    assert [got[f"prior_{k}_gt_labels"] for k in MAP_KEYS] == pytest.approx([2.5 / 3] * 4)
+    assert got["prior_n_windows"] == 2
+    assert np.array(got["prior_windows"]) == pytest.approx(np.array([[0.0, 0.5, 0.75], [0.65, 0.85, 0.25]]))
+    # the GT-label entries, once known, are reused as given (they do not depend on the model)
+    reused = reference_metrics({v: [] for v in videos}, videos, CLASSES, hand_made_gt, CONFIG, windows,
+                               prior_gt={"prior_average_mAP_gt_labels": 0.123})
+    assert reused["prior_average_mAP_gt_labels"] == 0.123

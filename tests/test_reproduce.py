@@ -37,9 +37,14 @@ FAKE_ENTRY = textwrap.dedent("""
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(json.dumps({"train": {"method": sets["train.method"], "seed": seed}}))
     m = 0.1 + 0.01 * seed + (0.3 if "--label-space" in args else 0.0)     # a test on the untrimmed-set classes
-    (out / "metrics.json").write_text(json.dumps({"mAP@0.5": m + 0.2, "mAP@0.75": m + 0.1, "mAP@0.95": m - 0.05,
-                                                  "average_mAP": m, "AR@100": 50.0 + seed, "AUC": 40.0 + seed,
-                                                  "video_accuracy": 0.5}))
+    metrics = {"mAP@0.5": m + 0.2, "mAP@0.75": m + 0.1, "mAP@0.95": m - 0.05, "average_mAP": m,
+               "AR@100": 50.0 + seed, "AUC": 40.0 + seed, "video_accuracy": 0.5}
+    if sets["train.method"] != "zero":          # AherNet^0 stands for a run made before the references
+        metrics.update({"average_mAP_gt_labels": m + 0.25, "mAP@0.5_gt_labels": m + 0.4,
+                        "prior_average_mAP_video_labels": 0.05, "prior_average_mAP_gt_labels": 0.3,
+                        "prior_mAP@0.5_gt_labels": 0.6, "prior_mAP@0.75_gt_labels": 0.3, "prior_mAP@0.95_gt_labels": 0.01,
+                        "prior_n_windows": 16})
+    (out / "metrics.json").write_text(json.dumps(metrics))
     print("average mAP", m)
 """)
 
@@ -200,6 +205,21 @@ def test_cli_writes_tables_and_exits_nonzero_on_failed_rows(tmp_path, fake_entry
     md = (tmp_path / "out" / "table4.md").read_text()
     assert "| AherNet | 30.50 ± 0.71 (n=2) | 36.19 |" in md
     assert "| AherNet^- | failed [1] | 21.76 |" in md and "| AherNet^0 | 30.50 ± 0.71 (n=2) | 19.26 |" in md and "1. `train.method must be one of" in md
+    # the references: AherNet's runs carry them, AherNet^0's (an older run) show "–" and do not fail
+    assert [c["key"] for c in doc["reference_columns"]] == [
+        "k600/average_mAP_gt_labels", "k600/prior_average_mAP_video_labels", "k600/video_accuracy"]
+    assert ahernet["cells"]["k600/average_mAP_gt_labels"]["mean"] == pytest.approx(35.5)
+    assert ("| AherNet | 30.50 ± 0.71 (n=2) | 36.19 | 20.50 ± 0.71 (n=2) | 26.96 | 5.50 ± 0.71 (n=2) | 6.55 | "
+            "10.50 ± 0.71 (n=2) | 24.43 | 35.50 ± 0.71 (n=2) | 5.00 ± 0.00 (n=2) | 50.00 ± 0.00 (n=2) |") in md
+    zero = next(r for r in doc["rows"] if r["name"] == "AherNet^0")
+    assert zero["cells"]["k600/average_mAP_gt_labels"] == {"mean": None, "std": None, "n": 0, "values": [],
+                                                           "absent": 2}
+    assert "| 10.50 ± 0.71 (n=2) | 14.18 | – | – | 50.00 ± 0.00 (n=2) |" in md   # AherNet^0: video accuracy only
+    prior = doc["reference_rows"][0]
+    assert prior["n_windows"] == [16] and prior["cells"]["k600/mAP@0.5"]["mean"] == pytest.approx(60.0)
+    assert prior["cells"]["k600/mAP@0.5"]["n"] == 2                          # AherNet's two runs; AherNet^0's lack it
+    assert ("| Fixed windows + GT labels (16 windows; reference) | 60.00 ± 0.00 (n=2) |  | 30.00 ± 0.00 (n=2) |  | "
+            "1.00 ± 0.00 (n=2) |  | 30.00 ± 0.00 (n=2) |  |  |  |  |") in md
     # Table 3: AherNet on th14_anet and the other papers' rows from the paper only
     md3 = (tmp_path / "out" / "table3.md").read_text()
     assert "| AherNet (partial) | 30.50 ± 0.71 (n=2) | 40.33 |" in md3
@@ -392,6 +412,42 @@ def test_writer_table1_text_and_fig6_series(tmp_path):
     assert series["AherNet"]["mean"] == pytest.approx(6.0)
     assert "50 %" in doc["paper_text"]
     assert "| AherNet* (10 % annotations) | 4.50 ± 0.71 (n=2) |" in reproduce.render_markdown(doc)
+
+
+def test_writer_references_with_and_without_the_new_keys():
+    """Runs made before the references show "–"; the rows, columns and series keep their schema."""
+    results = fake_results("table1", [0, 1], lambda s, m, k: 5.0 + k)
+    for spec, res in results.items():
+        if spec.method == "oracle" or (spec.method == "oracle_untrimmed" and spec.seed == 0):
+            res.metrics.update(average_mAP_gt_labels=0.20 + spec.seed / 100, prior_average_mAP_video_labels=0.04,
+                               prior_average_mAP_gt_labels=0.12, prior_n_windows=16, video_accuracy=0.9)
+    spec = reproduce.RunSpec("anet_split", "algorithm1", (), 0)
+    results[("untrimmed", spec)] = reproduce.RunResult("done", {"average_mAP": 0.25, "average_mAP_gt_labels": 0.3,
+                                                                "prior_average_mAP_gt_labels": 0.1}, 1.0, None, "u")
+    doc = reproduce.collect_table("table1", [0, 1], results, {"data": "synthetic"})
+    assert [r["name"] for r in doc["rows"]][-1] == "AherNet*" and len(doc["columns"]) == 2
+    assert doc["failures"] == []                                 # missing references are no failure
+    rows = {r["name"]: r for r in doc["rows"]}
+    oracle = rows["AherNet*"]["cells"]
+    assert (oracle["th14_anet/average_mAP_gt_labels"]["mean"], oracle["th14_anet/average_mAP_gt_labels"]["n"]) == (
+        pytest.approx(20.5), 2)
+    assert oracle["th14_anet/video_accuracy"]["mean"] == pytest.approx(90.0)
+    assert rows["AherNet^0"]["cells"]["anet_split/average_mAP_gt_labels"]["absent"] == 2
+    prior = doc["reference_rows"][0]["cells"]["anet_split/average_mAP"]
+    assert (prior["mean"], prior["n"], prior["absent"]) == (pytest.approx(12.0), 2, 18)
+    md = reproduce.render_markdown(doc)
+    assert "| AherNet* | 5.50 ± 0.71 (n=2) | 22.60 | 5.50 ± 0.71 (n=2) | 28.90 | 20.50 ± 0.71 (n=2) | 4.00 ± 0.00 (n=2) | " \
+           "90.00 ± 0.00 (n=2) | 20.50 ± 0.71 (n=2) | 4.00 ± 0.00 (n=2) | 90.00 ± 0.00 (n=2) |" in md
+    assert "| AherNet^0 | 5.50 ± 0.71 (n=2) | 10.20 | 5.50 ± 0.71 (n=2) | 9.30 | – | – | – | – | – | – |" in md
+    assert "| Fixed windows + GT labels (16 windows; reference) | 12.00 ± 0.00 (n=2) |  | 12.00 ± 0.00 (n=2) |  |" in md
+    # the text's comparison on the untrimmed-set classes: AherNet's test has them, AherNet* seed 0 only
+    text = doc["text_untrimmed_classes"][0]
+    assert text["ours_gt_labels"]["AherNet"]["mean"] == pytest.approx(30.0)
+    assert (text["ours_gt_labels"]["AherNet*"]["n"], text["ours_gt_labels"]["AherNet*"]["absent"]) == (1, 1)
+    assert text["prior_gt_labels"]["mean"] == pytest.approx(11.0) and text["prior_gt_labels"]["n"] == 2
+    assert "| ANet-UN→ANet-AM | 25.00 (n=1) | 5.50 ± 0.71 (n=2) | 25.4 vs 25.2 | 30.00 (n=1) | 20.00 (n=1) | " \
+           "11.00 ± 1.41 (n=2) |" in md
+    assert "| TH14→ANet-FG | — | 5.50 ± 0.71 (n=2) | 27.7 vs 26.9 | – | 20.00 (n=1) | 12.00 (n=1) |" in md
 
 
 def test_fig6_plot_hook(tmp_path, monkeypatch):
