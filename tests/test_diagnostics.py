@@ -39,3 +39,52 @@ def test_cli_table_and_errors(tmp_path, capsys):
     assert main(["lengths", str(gt), str(run), "--top-k", "1"]) == 0 and "top 1 per video" in capsys.readouterr().out
     with pytest.raises(UserError, match="metrics.json: missing"):
         lengths_table(gt, [tmp_path / "nowhere"])
+
+
+def _mechanism_record(measurements, share_moment):
+    layer = {"real_accuracy": 0.5, "generated_accuracy": 0.25, "accuracy": 0.375, "real_anchors": 8,
+             "generated_anchors": 8}
+    return {"method": "algorithm1", "mask": "joint", "measurements": measurements, "first_iteration": 1,
+            "last_iteration": 10, "seconds_per_measurement": 0.125,
+            "discriminator": {"layers": [dict(layer=1, **layer), dict(layer=2, **layer)], "all": dict(layer)},
+            "probe": {"input": {"auc": 0.99951, "train": 70, "test": 30, "generated_rows": 50, "real_rows": 50},
+                      "layer_1": {"auc": None, "train": 0, "test": 0, "generated_rows": 3, "real_rows": 40},
+                      "layer_2": {"auc": 0.5, "train": 70, "test": 30, "generated_rows": 50, "real_rows": 50}},
+            "generator": {"generated": {"norm": 12.5, "zero_fraction": 0.83, "temporal_std": 0.001},
+                          "real_background": {"norm": 3.25, "zero_fraction": 0.0, "temporal_std": None}},
+            "background_share": {"joint": {"anchors": 200, "moment": share_moment, "context": 0.15,
+                                           "straddling": 0.85 - share_moment},
+                                 "separate": {"anchors": 0, "moment": None, "context": None, "straddling": None}}}
+
+
+def test_mechanism_cli_prints_the_latest_or_the_asked_iteration(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "diagnostics.json").write_text(json.dumps({"10": _mechanism_record(2, 0.795),
+                                                      "20": _mechanism_record(3, 0.5)}))
+    assert main(["mechanism", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "at iteration 20 (method algorithm1, mask joint; 3 measurements, iterations 1-10, 0.12 s each)" in out
+    assert "| input | – | – | – | – | 1.000 | 50 / 50 |" in out
+    assert "| 1 | 0.50 | 0.25 | 0.38 | 8 / 8 | – | 3 / 40 |" in out
+    assert "| 2 | 0.50 | 0.25 | 0.38 | 8 / 8 | 0.500 | 50 / 50 |" in out
+    assert "| all | 0.50 | 0.25 | 0.38 | 8 / 8 | – | – |" in out
+    assert "| generated (G1, G2) | 12.500 | 83.0 % | 0.001 |" in out
+    assert "| real background | 3.250 | 0.0 % | – |" in out
+    assert "| joint (configured) | 200 | 50.0 % | 15.0 % | 35.0 % |" in out
+    assert "| separate | 0 | – | – | – |" in out
+    assert main(["mechanism", str(run), "--iteration", "10"]) == 0
+    assert "| joint (configured) | 200 | 79.5 % | 15.0 % | 5.5 % |" in capsys.readouterr().out
+    with pytest.raises(UserError, match=r"no record for iteration 30 \(have 10, 20\)"):
+        main(["mechanism", str(run), "--iteration", "30"])
+    with pytest.raises(UserError, match="diagnostics.json: missing"):
+        main(["mechanism", str(tmp_path)])
+
+
+def test_mechanism_cli_exits_2_with_one_line(project_root, tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "aher.diagnostics", "mechanism", str(tmp_path)], cwd=project_root,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "diagnostics.json: missing" in out.stderr

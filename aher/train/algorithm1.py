@@ -20,6 +20,9 @@ ids.  Optional initialisation from a pre-trained model M (Algorithm 1 line 1; di
 ``train.init_checkpoint`` restores backbone + box heads + theta, or ``train.pretrain_iterations``
 > 0 first runs the supervised pre-training (``aher.train.supervised``, role ``pretrain``) into
 ``<run>/pretrain`` and starts from it.
+Methods ``algorithm1`` and ``no_adversary`` attach the mechanism diagnostics hook
+(``aher.train.mechanism``: D accuracy, probe AUC, G statistics, background share), built after
+every training op and variable, run by the loop only on log and snapshot iterations.
 Limits: inference and scoring are in ``aher.inference``.
 """
 
@@ -35,6 +38,7 @@ from aher.model.graph import AherNet, ModelConfig
 from aher.model.matcher import match_anchors
 from aher.train.batch_cache import BatchCache
 from aher.train.loop import LoopGraph, SubStep, make_iteration_variable, restore_if_resuming, run_loop
+from aher.train.mechanism import build_mechanism_diagnostics
 from aher.train.run_dir import RunDir, TrainingError
 from aher.train.supervised import adam, localization_loss_set, session_config
 
@@ -140,6 +144,7 @@ def build_algorithm1_graph(config, streams, num_classes, method="algorithm1"):
     lr = tf.compat.v1.placeholder(tf.float32, [], name="learning_rate")
     reg_weight = float(config["loss"]["reg_weight"])
     fetch, ops = {}, {}
+    adversary = {}
 
     def var_list(step):
         variables = variable_groups.step_var_list(step)
@@ -208,6 +213,8 @@ def build_algorithm1_graph(config, streams, num_classes, method="algorithm1"):
                                                            targets_syn["gscores"], weight=float(adv["weight"]),
                                                            mask=adv.get("mask", "joint"))
             op = adversarial_adam("S5a_adam").minimize(adv_losses["discriminator"], var_list=var_list("S5a"))
+            adversary = {"d_real": d_real, "d_fake": d_fake, "gscores_real": targets_un["gscores"],
+                         "gscores_fake": targets_syn["gscores"]}
             steps.append(SubStep("S5a", op, {"d_loss": adv_losses["discriminator"],
                                              "d_real": adv_losses["discriminator_real"],
                                              "d_fake": adv_losses["discriminator_fake"],
@@ -233,6 +240,11 @@ def build_algorithm1_graph(config, streams, num_classes, method="algorithm1"):
     loop = LoopGraph(steps=steps, load_batches=cache.load, lr=lr, iteration=iteration, saver=saver,
                      progress_keys=progress)
     loop.synthetic = synthetic
+    if method in ("algorithm1", "no_adversary"):    # last: adds ops only, after every variable
+        parts = {"untrimmed_features": unt["features"], "untrimmed_gt": unt["gt"], "video": synthetic["video"],
+                 "moments": mom["features"], "ratio_id": mom["ratio_id"], "pos_id": mom["pos_id"],
+                 "real_end_points": aun["end_points"], "synthetic_end_points": ksyn["end_points"], **adversary}
+        loop.diagnostics = build_mechanism_diagnostics(parts, net, config, method)
     return loop
 
 

@@ -9,9 +9,16 @@ checkpoint of the run folder (iteration counter and optimizer slots included), a
 ``train.snapshot_every`` iterations and at the end, TensorBoard scalars for every fetched
 value and the learning rate, a plain-text log line every ``train.log_every`` iterations, a
 tqdm bar with the main losses, and a NaN/inf guard naming the loss.
+Optional ``LoopGraph.diagnostics`` hook: ``log(session, it) -> {tag: float}`` after the log line
+and ``snapshot(session, it) -> ({tag: float}, record)`` after every snapshot; the scalars go to
+TensorBoard at step ``it`` and ``record`` (JSON-ready dict) is merged into
+``RUN/diagnostics.json`` under the key ``str(it)`` (:func:`merge_diagnostics`, atomic write).
+The hook runs its own ``session.run``s, only on those iterations.
 Limits: it builds no model; sub-steps are opaque ops plus scalar fetches.
 """
 
+import json
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -41,11 +48,39 @@ class LoopGraph:
     iteration: object            # int64 non-trainable variable (saved in checkpoints)
     saver: object
     progress_keys: tuple = ()    # fetch names "step/key" shown in the progress bar
+    diagnostics: object = None   # optional hook with log(session, it) and snapshot(session, it)
 
 
 def make_iteration_variable():
     return tf.compat.v1.get_variable("train/iteration", shape=[], dtype=tf.int64, trainable=False,
                                      initializer=tf.compat.v1.zeros_initializer())
+
+
+DIAGNOSTICS_FILE = "diagnostics.json"
+
+
+def merge_diagnostics(path, iteration, record):
+    """Set ``record`` under ``str(iteration)`` in the JSON object at ``path`` (created if absent).
+
+    The file is rewritten through a temporary file and ``os.replace``, so a reader never sees a
+    partial file; the other iterations' records are kept.
+    """
+    path = os.fspath(path)
+    data = {}
+    if os.path.isfile(path):
+        with open(path) as fh:
+            data = json.load(fh)
+    data[str(int(iteration))] = record
+    data = dict(sorted(data.items(), key=lambda kv: int(kv[0])))
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, indent=1)
+    os.replace(tmp, path)
+
+
+def _scalar_summary(values):
+    return tf.compat.v1.Summary(value=[tf.compat.v1.Summary.Value(tag=k, simple_value=float(v))
+                                       for k, v in values.items()])
 
 
 def run_loop(session, loop, config, run, progress=True):
@@ -88,8 +123,14 @@ def run_loop(session, loop, config, run, progress=True):
                 rate = (done - start) / max(time.perf_counter() - t0, 1e-9)
                 body = " ".join(f"{k}={float(v):.4f}" for k, v in sorted(values.items()))
                 run.log(f"it {done}/{total} lr={lr:.3g} {rate:.2f} it/s {body}")
+                if loop.diagnostics is not None:
+                    writer.add_summary(_scalar_summary(loop.diagnostics.log(session, done)), done)
             if done % snapshot_every == 0 or done == total:
                 last_ckpt = loop.saver.save(session, run.checkpoint_prefix, global_step=done)
+                if loop.diagnostics is not None:
+                    scalars, record = loop.diagnostics.snapshot(session, done)
+                    writer.add_summary(_scalar_summary(scalars), done)
+                    merge_diagnostics(run.path / DIAGNOSTICS_FILE, done, record)
     finally:
         bar.close()
         writer.flush()

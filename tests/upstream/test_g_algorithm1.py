@@ -167,11 +167,13 @@ def check_update_pattern(trace, step_index, stats):
     """Isolated mode: Adam's first step is about lr·sign(g), so the number of changed elements and
     Σ Δ·W_recipe test the gradient's sign pattern. Where two Adams of one sub-step update the same
     variable (S3, S4, S6) their updates can cancel to 0 or ±1 ulp depending on the order they are
-    applied in, so the count may differ there by a few elements per million."""
+    applied in; the two updates of one ``tf.group`` run in either order, so the count varies from
+    run to run (upstream observed up to 634 of 44.6M elements, here up to ~950 under load). The
+    slack there is 1e-4 of the count; a wrong sign pattern moves it far more."""
     step = str(trace["steps"][step_index])
     ref = trace["isolated_stats"][step_index]
     nnz_ours, nnz_theirs = stats[:, 3].sum(), ref[:, 3].sum()
-    slack = 0 if step in ("S1", "S2", "S5a", "S5b", "S5c") else 2e-5 * nnz_theirs
+    slack = 0 if step in ("S1", "S2", "S5a", "S5b", "S5c") else 1e-4 * nnz_theirs
     assert abs(nnz_ours - nnz_theirs) <= slack, f"{step}: {nnz_ours:.0f} changed elements vs upstream {nnz_theirs:.0f}"
     dot_scale = np.abs(ref[:, 4]).sum()
     assert abs(stats[:, 4].sum() - ref[:, 4].sum()) <= 1e-4 * dot_scale, f"{step}: Σ Δ·W differs"
