@@ -26,6 +26,12 @@ that show whether the benchmark is trivial or impossible (:func:`diagnostics`):
   ``||x[k+1] - x[k-1]||`` at GT boundaries, and of linear start/end detectors trained on the
   untrimmed set and applied to the evaluation videos.
 
+* realism (:func:`realism`, per feature store): fraction of negative / exactly zero entries,
+  ROC AUC of the per-step L2 norm and mean activation (action vs background), a linear
+  actionness probe on held-out videos, the effective rank; PASS/FAIL against fixed thresholds
+  (:func:`realism_checks`: no negative entry, max(AUC, 1 - AUC) <= ``AUC_LIMIT`` for norm and
+  mean, probe AUC >= ``PROBE_MIN``).
+
 Large stores are subsampled (at most ``MAX_VIDEOS`` videos, ``MAX_SEGMENTS`` segments each,
 deterministically), so the report runs in seconds at every scale.
 """
@@ -51,6 +57,14 @@ MAX_SEGMENTS = 3000
 BOUNDARY_RADIUS = 1        # steps around a GT boundary that count as "at the boundary"
 FAR_RADIUS = 4             # steps from every boundary that count as "elsewhere"
 PROFILE_RADIUS = 8
+#: realism section: steps per item kept for the probe / rank, steps of the rank subsample, and
+#: the fixed thresholds (a store fails if max(AUC, 1 - AUC) of the per-step norm or mean
+#: activation exceeds AUC_LIMIT, if any entry is negative, or if the linear actionness probe
+#: does not reach PROBE_MIN on held-out videos)
+PROBE_STEPS = 64
+RANK_STEPS = 4000
+AUC_LIMIT = 0.70
+PROBE_MIN = 0.75
 
 
 # ------------------------------------------------------------------------------ numpy tools
@@ -300,7 +314,125 @@ def diagnostics(folder, seed: int = 0) -> dict:
     return out
 
 
+# ------------------------------------------------------------------------------ realism
+
+
+def effective_rank(x: np.ndarray) -> float:
+    """``exp`` of the entropy of the normalised singular values of ``x`` centred per column
+    (Roy & Vetterli 2007): 1 for rank-1 data, the dimension for isotropic data."""
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) < 2:
+        return float("nan")
+    sv = np.linalg.svd(x - x.mean(0), compute_uv=False)
+    if sv.sum() <= 0:
+        return float("nan")
+    p = sv / sv.sum()
+    p = p[p > 0]
+    return float(np.exp(-(p * np.log(p)).sum()))
+
+
+def feature_stores() -> list[str]:
+    """The feature stores of the dataset layout (``FILES`` entries that are HDF5 files)."""
+    return [k for k, v in FILES.items() if v.endswith(".h5")]
+
+
+def _fg_mask(v, meta, t: int) -> np.ndarray:
+    """Action steps of a ``t``-step item of video ``v`` (GT normalised by the covered seconds)."""
+    cov = meta["feature_frame"] / meta["n_frames"] * meta["duration"]
+    centre = np.arange(t) + 0.5
+    fg = np.zeros(t, dtype=bool)
+    for i in v.instances:
+        s, e = min(max(i.start / cov, 0.0), 1.0) * t, min(max(i.end / cov, 0.0), 1.0) * t
+        fg |= (centre >= s) & (centre <= e)
+    return fg
+
+
+def realism(folder, seed: int = 0) -> dict:
+    """Per feature store: how the features compare with real extractor features.
+
+    ``neg_frac`` / ``zero_frac`` (fraction of negative / exactly zero entries), ``eff_rank``
+    (:func:`effective_rank` of at most ``RANK_STEPS`` steps), and for stores whose items carry a
+    GT grid (untrimmed-format stores): ``norm_auc`` / ``mean_auc`` (ROC AUC of the per-step L2
+    norm / mean activation, action vs background steps) and ``probe_auc`` (ridge actionness
+    probe trained on half of the videos, AUC on the steps of the other half).  Stores are
+    subsampled like the diagnostics (at most ``MAX_VIDEOS`` items, ``PROBE_STEPS`` steps per
+    item for the probe and the rank)."""
+    folder = Path(folder)
+    videos = {v.video_id: v for v in read_activitynet_json(folder / FILES["gt"])}
+    if (folder / FILES["gt_untrimmed"]).is_file():
+        videos.update({v.video_id: v for v in read_activitynet_json(folder / FILES["gt_untrimmed"])})
+    out = {}
+    for n_store, key in enumerate(feature_stores()):
+        path = folder / FILES[key]
+        if not path.is_file():
+            continue
+        rng = np.random.default_rng([seed, 7, n_store])
+        neg = zero = total = 0
+        norms, means, labels, keep_x, keep_y, keep_item = [], [], [], [], [], []
+        with FeatureStore(path) as store:
+            ids = _pick(store.ids(), MAX_VIDEOS, seed + n_store)
+            for j, vid in enumerate(ids):
+                x = store.get(vid)
+                neg += int((x < 0).sum())
+                zero += int((x == 0).sum())
+                total += x.size
+                meta = store.meta(vid)
+                v = videos.get(vid)
+                fg = (_fg_mask(v, meta, len(x)) if v is not None and v.instances and "feature_frame" in meta
+                      else None)
+                rows = np.sort(rng.permutation(len(x))[:PROBE_STEPS])
+                keep_x.append(x[rows])
+                keep_item.append(np.full(len(rows), j))
+                if fg is not None:
+                    norms.append(np.linalg.norm(x, axis=1))
+                    means.append(x.mean(1))
+                    labels.append(fg)
+                    keep_y.append(fg[rows])
+        r = {"items": len(ids), "neg_frac": neg / max(total, 1), "zero_frac": zero / max(total, 1)}
+        xs = np.concatenate(keep_x) if keep_x else np.zeros((0, 1))
+        if len(xs) > RANK_STEPS:
+            xs_rank = xs[np.sort(rng.permutation(len(xs))[:RANK_STEPS])]
+        else:
+            xs_rank = xs
+        r["eff_rank"] = effective_rank(xs_rank)
+        r["dim"] = int(xs.shape[1])
+        if labels and len(labels) == len(ids):
+            y = np.concatenate(labels)
+            r["fg_frac"] = float(y.mean())
+            r["norm_auc"] = roc_auc(np.concatenate(norms), y)
+            r["mean_auc"] = roc_auc(np.concatenate(means), y)
+            items = np.concatenate(keep_item)
+            ys = np.concatenate(keep_y).astype(np.float64)
+            a, _ = _split(len(ids), 0.5, seed + 11 + n_store)
+            train = np.isin(items, a)
+            if train.any() and (~train).any() and len(set(ys[train].tolist())) > 1:
+                r["probe_auc"] = roc_auc(fit_score(xs[train], ys[train], seed).predict(xs[~train]), ys[~train] > 0.5)
+            else:
+                r["probe_auc"] = float("nan")
+        out[key] = r
+    return out
+
+
+def realism_checks(real: dict) -> list[tuple[str, str, float, bool]]:
+    """``[(store, criterion, value, passed)]`` for the fixed realism thresholds."""
+    checks = []
+    for key, r in real.items():
+        checks.append((key, "negative entries = 0", r["neg_frac"], r["neg_frac"] == 0.0))
+        for name, label in (("norm_auc", "per-step L2-norm AUC"), ("mean_auc", "per-step mean-activation AUC")):
+            if name in r and r[name] == r[name]:
+                dev = max(r[name], 1.0 - r[name])
+                checks.append((key, f"{label}: max(AUC, 1-AUC) <= {AUC_LIMIT:.2f}", dev, dev <= AUC_LIMIT))
+        if "probe_auc" in r:
+            p = r["probe_auc"]
+            checks.append((key, f"linear actionness probe AUC (held-out videos) >= {PROBE_MIN:.2f}", p,
+                           p == p and p >= PROBE_MIN))
+    return checks
+
+
 # ------------------------------------------------------------------------------ report
+
+
+NAN = float("nan")
 
 
 def _pct(x) -> str:
@@ -321,6 +453,9 @@ def write_report(folder, path, command: str, seconds: float | None = None) -> di
     manifest = read_manifest(folder)
     t0 = time.perf_counter()
     d = diagnostics(folder)
+    real = realism(folder)
+    checks = realism_checks(real)
+    d["realism"], d["realism_checks"] = real, checks
     t_diag = time.perf_counter() - t0
     c = manifest["counts"]
     sizes = {k: (folder / v).stat().st_size for k, v in FILES.items()}
@@ -394,6 +529,33 @@ def write_report(folder, path, command: str, seconds: float | None = None) -> di
         f"| start detector, starts | {_profile_row(d['detector_profile_start'])} |",
         f"| end detector, ends | {_profile_row(d['detector_profile_end'])} |",
         "",
+        "## Realism",
+        "",
+        "Whether the features look like a real extractor's (pool5 of P3D/I3D: averages of post-ReLU "
+        "activations) rather than giving actionness away through their energy. Per feature store "
+        f"(at most {MAX_VIDEOS} items): fraction of negative and of exactly zero entries; ROC AUC of the "
+        "per-step L2 norm and of the per-step mean activation, action vs background steps (stores with a "
+        "GT grid); a linear (ridge) actionness probe trained on half of the store's videos, AUC on the "
+        f"steps of the other half ({PROBE_STEPS} steps per item); effective rank = exp(entropy of the "
+        f"normalised singular values) of at most {RANK_STEPS} centred steps (of D = {manifest['dim']}).",
+        "",
+        "| store | items | negative | exact zeros | norm AUC | mean-act. AUC | probe AUC | eff. rank |",
+        "|---|---|---|---|---|---|---|---|",
+        *[f"| {k} | {r['items']} | {_pct(r['neg_frac'])} | {_pct(r['zero_frac'])} | {_f(r.get('norm_auc', NAN))} | "
+          f"{_f(r.get('mean_auc', NAN))} | {_f(r.get('probe_auc', NAN))} | {r['eff_rank']:.1f} |"
+          for k, r in real.items()],
+        "",
+        "Fixed thresholds (not tuned to any method): no negative entry; for the norm and mean-activation "
+        f"AUCs, max(AUC, 1 - AUC) <= {AUC_LIMIT:.2f} (an AUC far below 0.5 separates as well as one far above); "
+        f"linear actionness probe AUC >= {PROBE_MIN:.2f} (actionness learnable from content). "
+        "n/a: the store has no background steps (segments are action by definition).",
+        "",
+        "```",
+        *[f"{'PASS' if ok else 'FAIL'}  {k:17s} {crit}: {v:.4f}" for k, crit, v, ok in checks],
+        f"{'PASS' if all(c[3] for c in checks) else 'FAIL'}  realism: {sum(c[3] for c in checks)} of "
+        f"{len(checks)} checks pass",
+        "```",
+        "",
         "## Reading",
         "",
         "A benchmark that is too easy would show a probe near 100 % and AUCs near 1.0; an impossible one "
@@ -455,8 +617,11 @@ def main(argv=None) -> int:
             cmd = _report_command(setting, args)
             report = args.report_dir / f"synthetic_{setting}_{args.scale}.md"
             d = write_report(result.path, report, cmd, None if result.reused else result.seconds)
+            checks = d["realism_checks"]
             print(f"report {report}: moment probe {_pct(d['moment_probe_acc'])}, actionness AUC "
-                  f"{_f(d['actionness_auc_transfer'])} (transfer), start detector AUC {_f(d['detector_auc_start'])}")
+                  f"{_f(d['actionness_auc_transfer'])} (transfer), start detector AUC {_f(d['detector_auc_start'])}; "
+                  f"realism {'PASS' if all(c[3] for c in checks) else 'FAIL'} "
+                  f"({sum(c[3] for c in checks)}/{len(checks)} checks)")
     return 0
 
 

@@ -212,7 +212,8 @@ def test_setting_structure(tiny):
 
 def test_world_mechanisms():
     """Onset/offset signatures are mostly shared across sets; prototypes of one group are closer
-    than across groups; the embedding keeps every vector's scale."""
+    than across groups; the extractor (v4) gives non-negative, sparse activations whose energy
+    does not depend on which latent direction is seen."""
     cfg = resolve_config("k600", "small")
     w = World("k600", cfg, 0)
     u, m = w.sets["untrimmed"], w.sets["moment"]
@@ -221,8 +222,18 @@ def test_world_mechanisms():
     same = [cos(m.protos[i], m.protos[j]) for i in range(12) for j in range(i) if m.groups[i] == m.groups[j]]
     diff = [cos(m.protos[i], m.protos[j]) for i in range(12) for j in range(i) if m.groups[i] != m.groups[j]]
     assert np.mean(same) > 0.6 > 0.4 > np.mean(diff)
-    x = w.sets["moment"].protos[:3] @ w.embed
-    assert np.allclose(np.linalg.norm(x, axis=1), math.sqrt(cfg["dim"]))
+    z = np.concatenate([m.protos, u.protos, w.scenes["anet"], w.context_vec])      # norm sqrt(latent) each
+    g = w.activations(z)
+    assert g.shape == (len(z), cfg["dim"]) and (g >= 0).all()
+    assert 0.5 < np.mean(g == 0) < 0.85                 # sparse per frame (a feature pools four: ~44 % zeros)
+    norms = np.linalg.norm(g, axis=1)
+    assert norms.std() / norms.mean() < 0.1                              # what, not how much
+    assert np.std(g.mean(1)) / np.mean(g.mean(1)) < 0.1
+    cos = lambda a, b: float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))  # noqa: E731
+    assert cos(g[0], g[1]) < 0.95                                        # different content, different units
+    # one extractor for every setting of a seed; another seed, another network
+    assert np.array_equal(World("anet_split", cfg, 0).w2, w.w2)
+    assert not np.array_equal(World("k600", cfg, 1).w2, w.w2)
 
 
 # ------------------------------------------------------------------------------ real layouts
@@ -339,8 +350,8 @@ def test_older_generator_version_is_regenerated(tmp_path):
 
 
 def test_held_out_untrimmed_videos_leave_the_other_files_unchanged(tmp_path):
-    """The v3 role is generated last with its own generators: without it (n_eval_untrimmed=0)
-    every other file has the same bytes, so v2 datasets (and runs trained on them) stay valid."""
+    """The held-out role (v3) is generated last with its own generators: without it
+    (n_eval_untrimmed=0) every other file has the same bytes."""
     with_it = _digests(build_dataset("anet_split", "tiny", tmp_path / "a", **QUIET).path)
     without = build_dataset("anet_split", "tiny", tmp_path / "b", overrides=["n_eval_untrimmed=0"], **QUIET).path
     for name in FILES.values():
@@ -369,6 +380,29 @@ def test_v2_dataset_without_the_new_files_is_regenerated(tmp_path):
     manifest.write_text(yaml.safe_dump(old))
     with pytest.raises(UserError, match="--force"):
         build_dataset("k600", "tiny", tmp_path, **QUIET)
+
+
+def test_v3_dataset_with_the_old_default_is_regenerated(tmp_path):
+    """A v3 folder (action_shared 0.3, the old default; no hidden_dim / output_bias knobs) is the
+    same request and regenerated; one that set action_shared explicitly is another request."""
+    first = build_dataset("anet_split", "tiny", tmp_path, overrides=["n_eval=3"], **QUIET)
+    manifest = first.path / "dataset.yaml"
+    text = manifest.read_text()
+    old = yaml.safe_load(text)
+    assert old["config"]["action_shared"] == KNOBS["action_shared"][0] == 0.6
+    old["generator_version"], old["request_sha256"] = 3, "0" * 64
+    old["config"]["action_shared"] = 0.3
+    del old["config"]["hidden_dim"], old["config"]["output_bias"]
+    manifest.write_text(yaml.safe_dump(old))
+    messages = []
+    again = build_dataset("anet_split", "tiny", tmp_path, overrides=["n_eval=3"], progress=False,
+                          log=messages.append)
+    assert not again.reused and "made by generator v3, regenerating with v4" in messages[0]
+    assert manifest.read_text() == text
+    old["command"] += " --set action_shared=0.3"
+    manifest.write_text(yaml.safe_dump(old))
+    with pytest.raises(UserError, match="--force"):
+        build_dataset("anet_split", "tiny", tmp_path, overrides=["n_eval=3"], **QUIET)
 
 
 def test_failure_leaves_nothing(tmp_path, monkeypatch):
@@ -413,6 +447,11 @@ def test_cli_writes_and_reports(tmp_path, capsys):
     report = (reports / "synthetic_anet_split_tiny.md").read_text()
     assert "--setting anet_split --scale tiny" in report and "--set n_eval=6" in report
     assert "actionness ROC AUC" in report and "linear probe" in report
+    assert "## Realism" in report and "max(AUC, 1 - AUC) <= 0.70" in report
+    for key in STORES:                                   # one row and a non-negativity check per store
+        assert f"| {key} |" in report.split("## Realism")[1]
+        assert f"PASS  {key:17s} negative entries = 0" in report
+    assert "realism:" in report
     manifest = yaml.safe_load((out / "anet_split_tiny" / "dataset.yaml").read_text())
     n, k = manifest["counts"]["eval_untrimmed"], manifest["counts"]["instances"]["eval_untrimmed"]
     assert n == 6 and f"| eval_untrimmed videos (instances) | {n} ({k}) |" in report
@@ -436,6 +475,57 @@ def test_diagnostics_range(tiny):
         assert 0.0 <= d[key] <= 1.0, key
     assert d["actionness_auc_heldout"] > 0.6            # tiny, but the actions are visible
     assert len(d["change_profile_start"]) == 2 * synthesize.PROFILE_RADIUS + 1
+
+
+# ------------------------------------------------------------------------------ realism (generator v4)
+
+
+@pytest.mark.parametrize("setting", list(SETTINGS))
+def test_features_are_non_negative_and_sparse(tiny, setting):
+    """Like pooled post-ReLU activations: no negative entry in any store, a share of exact zeros."""
+    for key in STORES:
+        with FeatureStore(tiny[setting] / FILES[key]) as store:
+            x = np.stack([store.get(i) for i in store.ids()])
+        assert x.min() == 0.0, key
+        assert 0.1 < np.mean(x == 0) < 0.7, key
+
+
+def test_realism_thresholds_on_a_tiny_build(tmp_path):
+    """The realism criteria of the report hold: per-step L2 norm and mean activation do not
+    separate action from background (max(AUC, 1 - AUC) <= 0.70), a linear probe does.  Built
+    at D=128 (the small scale's) with 40 videos per role: at D=32 with a handful of videos the
+    AUC estimate alone spreads by +-0.1."""
+    res = build_dataset("anet_split", "tiny", tmp_path, overrides=[
+        "dim=128", "n_untrimmed_train=40", "n_oracle_train=40", "n_eval=40", "n_eval_untrimmed=40"], **QUIET)
+    real = synthesize.realism(res.path)
+    assert set(real) == set(STORES) == set(synthesize.feature_stores())
+    with_gt = [k for k, r in real.items() if "norm_auc" in r]
+    assert sorted(with_gt) == sorted(["untrimmed_train", "eval", "oracle_train", "eval_untrimmed"])
+    for key in with_gt:
+        r = real[key]
+        assert r["neg_frac"] == 0.0
+        assert max(r["norm_auc"], 1 - r["norm_auc"]) <= 0.70, (key, r["norm_auc"])
+        assert max(r["mean_auc"], 1 - r["mean_auc"]) <= 0.70, (key, r["mean_auc"])
+        assert r["probe_auc"] >= 0.75, (key, r["probe_auc"])
+        assert 10 < r["eff_rank"] <= 128
+    checks = synthesize.realism_checks(real)
+    assert len(checks) == 6 + 3 * 4 and all(ok for *_, ok in checks)
+
+
+def test_realism_checks_flag_failures():
+    real = {"eval": {"neg_frac": 0.01, "norm_auc": 0.2, "mean_auc": 0.65, "probe_auc": 0.6},
+            "moments_train": {"neg_frac": 0.0}}
+    verdict = {(k, c.split(":")[0].split(" ")[1]): ok for k, c, _, ok in synthesize.realism_checks(real)}
+    assert verdict == {("eval", "entries"): False, ("eval", "L2-norm"): False, ("eval", "mean-activation"): True,
+                       ("eval", "actionness"): False, ("moments_train", "entries"): True}
+
+
+def test_effective_rank():
+    rng = np.random.default_rng(0)
+    assert synthesize.effective_rank(np.outer(rng.standard_normal(500), rng.standard_normal(20))) == pytest.approx(1, abs=1e-6)
+    assert 17 < synthesize.effective_rank(rng.standard_normal((5000, 20))) <= 20
+    low = rng.standard_normal((2000, 3)) @ rng.standard_normal((3, 50))
+    assert synthesize.effective_rank(low) < 3.01
 
 
 def test_roc_auc_and_ridge():
