@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from aher.data.synthetic import read_manifest  # noqa: E402
 from aher.reproduce import ENTRY_SCRIPTS as SETTINGS, train_once  # noqa: E402
 
 METHODS = {"AherNet (Algorithm 1)": "algorithm1", "AherNet* (oracle, fully supervised)": "oracle"}
@@ -62,7 +63,11 @@ def main(argv=None):
             rows.append((setting, label, metrics, seconds, chance))
             print(f"{setting:10s} {label:38s} average mAP {100 * metrics['average_mAP']:.2f}", flush=True)
 
+    generators = sorted({str((read_manifest(ROOT / "data" / "synthetic" / f"{setting}_small") or {})
+                             .get("generator_version", "?")) for setting in args.settings.split(",")})
     lines = ["# Results on the small synthetic benchmark (CPU)", "",
+             f"Data: synthetic generator v{', v'.join(generators)} (`data/synthetic/<setting>_small`, seed 0; "
+             "realism checks in `reports/synthetic_<setting>_small.md`).", "",
              f"Produced by `python bench/synthetic_small_results.py` ({os.cpu_count()} CPU cores). Each run: "
              "`python <setting script> --config configs/<setting>_synthetic_small.yaml --set train.method=<method>`, "
              "then the test on the evaluation videos (final snapshot). mAP in %, tIoU 0.5:0.05:0.95; AR@100 and AUC "
