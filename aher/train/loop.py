@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from aher.train.run_dir import NanGuard, checkpoint_iteration
 from aher.train.schedule import learning_rate
+from evaluation.cli_common import write_json_atomic
 
 
 @dataclass
@@ -71,11 +72,7 @@ def merge_diagnostics(path, iteration, record):
         with open(path) as fh:
             data = json.load(fh)
     data[str(int(iteration))] = record
-    data = dict(sorted(data.items(), key=lambda kv: int(kv[0])))
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=1)
-    os.replace(tmp, path)
+    write_json_atomic(path, dict(sorted(data.items(), key=lambda kv: int(kv[0]))))
 
 
 def _scalar_summary(values):
