@@ -32,15 +32,14 @@ def main(argv=None):
     from pathlib import Path
 
     from aher.config import load_config
-    from aher.eval_spec import AUTO_LABEL_SPACE, eval_label_space
     from aher.inference import evaluate_run, format_metrics
 
     overrides = list(args.set) + ([f"eval.label_space={args.label_space}"] if args.label_space else [])
     config = load_config(args.config, overrides)
     ckpt = Path(args.checkpoint)
     out = Path(args.out) if args.out else (ckpt if ckpt.is_dir() else ckpt.parent.parent)
-    space = eval_label_space(config)
-    if not args.out and space != AUTO_LABEL_SPACE.get(config["train"]["method"], "moment"):
+    space = config.eval_label_space
+    if not args.out and space != config.method.label_space:
         out = out / f"eval_{space}"
     metrics = evaluate_run(config, ckpt, out, all_snapshots=args.all_snapshots, progress=not args.quiet)
     print(format_metrics(metrics))

@@ -5,6 +5,8 @@ the GT file and the two class lists.  ``data.source: synthetic`` builds (or reus
 identical one exists) ``<data.root>/<setting>_<data.scale>`` with the synthetic benchmark;
 ``data.source: real`` uses ``data.dataset_dir``, a folder with the same layout prepared from
 real features (README, "Real data"), and fails with one line naming the first missing file.
+The files of a dataset folder (``FILES``, ``OPTIONAL``, ``REQUIRED``) are those of
+:mod:`aher.data.dataset_files`, re-exported here.
 Limits: reads no features; the input pipelines do that.
 """
 
@@ -12,26 +14,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from aher.cli import UserError
+from aher.errors import UserError
 from aher.data.annotations import read_activitynet_json, read_class_list
+from aher.data.dataset_files import FILES, OPTIONAL, REQUIRED
+from aher.data.synthetic import build_dataset
 from aher.paths import PROJECT_ROOT
 
-FILES = {
-    "gt": "gt.json",
-    "classes_untrimmed": "classes_untrimmed.txt",
-    "classes_moment": "classes_moment.txt",
-    "untrimmed_train": "untrimmed_train.h5",
-    "foreground_train": "foreground_train.h5",
-    "moments_train": "moments_train.h5",
-    "eval": "eval.h5",
-    "oracle_train": "oracle_train.h5",
-    "gt_untrimmed": "gt_untrimmed.json",
-    "eval_untrimmed": "eval_untrimmed.h5",
-}
-#: files a dataset may lack: evaluation videos of the untrimmed-set classes (the paper's text
-#: compares AherNet with AherNet* on them); only ``eval.label_space: untrimmed`` needs them
-OPTIONAL = ("gt_untrimmed", "eval_untrimmed")
-REQUIRED = tuple(key for key in FILES if key not in OPTIONAL)
+__all__ = ["FILES", "OPTIONAL", "REQUIRED", "Dataset", "DatasetError", "resolve_dataset"]
 
 HOW_TO_PREPARE = ("import features with `python -m aher.data.import_features` and cut segment stores with "
                   "aher.data.moments (README, 'Real data')")
@@ -78,31 +67,33 @@ def _resolve_root(value):
 
 
 def resolve_dataset(config, needed=REQUIRED, log=print, progress=True):
-    """Return the :class:`Dataset` of ``config`` (building a synthetic one if needed)."""
-    data = config["data"]
-    setting = config["setting"]
-    source = data.get("source", "synthetic")
-    if source == "synthetic":
-        from aher.data.synthetic import build_dataset
+    """Return the :class:`Dataset` of an AherNet config (building a synthetic one if needed)."""
+    data = config.data
+    return open_dataset(config.setting, data.source, data.root, data.scale, data.seed, data.synthetic_overrides,
+                        data.dataset_dir, config.model.feature_dim, origin=config.source or "config",
+                        needed=needed, log=log, progress=progress)
 
-        result = build_dataset(setting, data["scale"], _resolve_root(data["root"]), seed=int(data.get("seed", 0)),
-                               overrides=tuple(data.get("synthetic_overrides") or ()), progress=progress, log=log)
-        root = Path(result.path)
-    elif source == "real":
-        if not data.get("dataset_dir"):
-            raise DatasetError(f"{config.get('_source', 'config')}: data.dataset_dir is not set for data.source: real")
-        root = _resolve_root(data["dataset_dir"])
+
+def open_dataset(setting, source, root, scale, seed, overrides, dataset_dir, feature_dim, origin="config",
+                 needed=REQUIRED, log=print, progress=True):
+    """The :class:`Dataset` of ``setting``: the synthetic one under ``root`` (built on demand) or the
+    real one in ``dataset_dir``; every file of ``needed`` must exist, evaluation features ``feature_dim``-d."""
+    if source == "synthetic":
+        result = build_dataset(setting, scale, _resolve_root(root), seed=seed, overrides=tuple(overrides),
+                               progress=progress, log=log)
+        folder = Path(result.path)
     else:
-        raise DatasetError(f"data.source must be 'synthetic' or 'real', not {source!r}")
-    files = {key: root / name for key, name in FILES.items()}
+        if not dataset_dir:
+            raise DatasetError(f"{origin}: data.dataset_dir is not set for data.source: real")
+        folder = _resolve_root(dataset_dir)
+    files = {key: folder / name for key, name in FILES.items()}
     for key in needed:
         if not files[key].is_file():
             raise DatasetError(f"{files[key]}: missing ({key.replace('_', ' ')} of setting {setting}); {HOW_TO_PREPARE}")
-    dataset = Dataset(root=root, setting=setting, files=files)
-    expected_dim = int(config["model"]["feature_dim"])
+    dataset = Dataset(root=folder, setting=setting, files=files)
     store = next((key for key in ("eval", "eval_untrimmed") if key in needed), None)
     if store is not None:
         dim = dataset.feature_dim(store)
-        if dim != expected_dim:
-            raise DatasetError(f"{files[store]}: features are {dim}-d but model.feature_dim is {expected_dim}")
+        if dim != feature_dim:
+            raise DatasetError(f"{files[store]}: features are {dim}-d but model.feature_dim is {feature_dim}")
     return dataset

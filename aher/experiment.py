@@ -2,7 +2,7 @@
 
 Contract: ``main(setting, description, argv)`` parses the common flags (``--config``,
 ``--set key=value``, ``--out``, ``--resume``, ``--no-test``, ``--quiet``), loads the config,
-checks that it belongs to the entry script's setting, trains with ``train.method`` and, unless
+checks that it belongs to the entry script's setting, trains ``train.method`` (``aher.train.driver``) and, unless
 ``--no-test``, evaluates the final snapshot and prints the metrics table.  Every user error is
 one line on stderr with exit code 2.
 Limits: argument handling and sequencing only; the work is in ``aher.train`` and ``aher.inference``.
@@ -12,12 +12,10 @@ import argparse
 import datetime
 from pathlib import Path
 
-from aher.cli import UserError, run_main
+from aher.cli import run_main
+from aher.errors import UserError
 from aher.config import load_config
 from aher.paths import PROJECT_ROOT
-
-METHODS = ("algorithm1", "oracle", "oracle_untrimmed", "pretrain", "no_adversary", "minus", "moments_only", "zero")
-SUPERVISED = ("oracle", "oracle_untrimmed", "pretrain")
 
 
 def build_parser(description, default_config):
@@ -32,27 +30,16 @@ def build_parser(description, default_config):
     return p
 
 
-def train(config, out_dir, resume=False, progress=True):
-    method = config["train"]["method"]
-    if method in SUPERVISED:
-        from aher.train.supervised import train_supervised
-
-        return train_supervised(config, out_dir, role=method, resume=resume, progress=progress)
-    if method in METHODS:
-        from aher.train.algorithm1 import train_algorithm1
-
-        return train_algorithm1(config, out_dir, resume=resume, progress=progress, method=method)
-    raise UserError(f"train.method must be one of {', '.join(METHODS)}, not {method!r}")
-
-
 def run(setting, description, default_config, argv=None):
     args = build_parser(description, default_config).parse_args(argv)
     config = load_config(args.config, args.set)
-    if config["setting"] != setting:
-        raise UserError(f"{args.config}: setting is '{config['setting']}', this script trains '{setting}'")
+    if config.setting != setting:
+        raise UserError(f"{args.config}: setting is '{config.setting}', this script trains '{setting}'")
     out = Path(args.out) if args.out else (
         PROJECT_ROOT / "runs" / f"{Path(args.config).stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
-    run_dir, checkpoint = train(config, out, resume=args.resume, progress=not args.quiet)
+    from aher.train.driver import train_run   # TensorFlow start-up only once the config is valid
+
+    run_dir, checkpoint = train_run(config, out, resume=args.resume, progress=not args.quiet)
     print(f"trained: {checkpoint}")
     if not args.no_test:
         from aher.inference import evaluate_run, format_metrics

@@ -1,4 +1,4 @@
-"""Inference and scoring of a trained model on the evaluation videos (reference §9).
+"""Inference and scoring of a trained model on the evaluation videos (paper_vs_code §9).
 
 Contract: ``evaluate_run(config, checkpoint_or_run_dir, out_dir, all_snapshots)`` builds the
 Loc branch with a label space's transferred classifier ``T(W~_regv)`` on that label space's
@@ -29,7 +29,7 @@ every one scored by the same evaluator at the same tIoU thresholds, fractions in
                                     of the duration; score = frequency in training)
 
 for ``<m>`` in ``mAP@0.5``, ``mAP@0.75``, ``mAP@0.95``, ``average_mAP``.  The GT label of a video
-is its first instance's (one label per video, reference §1.4); a video without one (no GT
+is its first instance's (one label per video, paper_vs_code §1.4); a video without one (no GT
 instance, label -1) keeps the run's own labels, so its detections stay false positives of the
 classes the run gave them (dropping them would flatter the reference).  With several classes
 in one video, instances of the other classes cannot be matched by the relabelled detections.
@@ -51,24 +51,28 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from aher.cli import UserError
 from aher.data.pipeline import eval_dataset
 from aher.datasets import resolve_dataset
-from aher.eval_spec import (AUTO_LABEL_SPACE, AUTO_MODE, EVAL_FILES, INFERENCE_MODES, LABEL_SPACES,  # noqa: F401
-                            eval_label_space, inference_mode)
 from aher.model import postprocess
-from aher.model.graph import AherNet, ModelConfig
+from aher.model.graph import AherNet
 from aher.model.heads import anchor_classifier
+from aher.model.snippet_grouping import SALPostprocessConfig, detect
 from aher.priors import DEFAULT_WINDOWS, fit_windows, place, relative_instances, training_videos
-from aher.train.run_dir import checkpoint_iteration
+from aher.train.checkpoints import checkpoint_iteration, resolve_checkpoints
 from evaluation import ANETdetection, ANETproposal
 from evaluation.cli_common import write_json_atomic
 
 
+#: label space -> (feature store, GT file) of its evaluation videos (``aher.datasets.FILES`` keys)
+EVAL_FILES = {"moment": ("eval", "gt"), "untrimmed": ("eval_untrimmed", "gt_untrimmed")}
+
+
 def postprocess_config(config):
-    scaling = tuple(config["model"].get("prior_scaling", (0.1, 0.1)))
-    section = {k: v for k, v in config["inference"].items() if k != "mode"}
-    return postprocess.PostprocessConfig(**section, prior_scaling=scaling)
+    """The post-processing settings of the ``inference`` section and the model's prior scaling."""
+    section = config.inference
+    return postprocess.PostprocessConfig(scoring=section.scoring, nms_threshold=section.nms_threshold,
+                                         keep_top_k=section.keep_top_k, select_top_k=section.select_top_k,
+                                         prior_scaling=config.model.prior_scaling, box_clip=section.box_clip)
 
 
 def snippet_detect(cell_probs, duration, temporal_length):
@@ -80,33 +84,9 @@ def snippet_detect(cell_probs, duration, temporal_length):
     choice of the weakly-supervised literature, since the paper gives none), with the mean of
     the snippet probabilities as the video-level class probabilities.
     """
-    from aher.baselines.sal.postprocess import SALPostprocessConfig, detect
-
     class_probs = cell_probs.mean(axis=0)
     return [postprocess.Detection(float(d[0]), float(d[1]), float(d[2]), int(d[3]))
             for d in detect(class_probs, cell_probs, duration, SALPostprocessConfig(keep_top_k=100))]
-
-
-def _checkpoints(path, all_snapshots, wanted):
-    """Checkpoint prefixes to evaluate for a run folder, a checkpoints folder or a prefix."""
-    path = Path(path)
-    folder = path / "checkpoints" if (path / "checkpoints").is_dir() else path
-    if folder.is_dir():
-        state = tf.train.get_checkpoint_state(str(folder))
-        if not state or not state.model_checkpoint_path:
-            raise UserError(f"{folder}: no checkpoint found")
-        paths = sorted(state.all_model_checkpoint_paths, key=checkpoint_iteration)
-        if not all_snapshots:
-            return [state.model_checkpoint_path]
-        if wanted:
-            chosen = [p for p in paths if checkpoint_iteration(p) in set(wanted)]
-            if not chosen:
-                raise UserError(f"{folder}: none of the snapshots {wanted} (eval.snapshots) exists")
-            return chosen
-        return paths
-    if not Path(str(path) + ".index").is_file():
-        raise UserError(f"{path}: neither a run folder nor a checkpoint")
-    return [str(path)]
 
 
 @dataclass(frozen=True)
@@ -130,8 +110,8 @@ class Evaluator:
     def __init__(self, config, dataset):
         self.config = config
         self.dataset = dataset
-        self.model = ModelConfig.from_dict(config["model"])
-        self.label_space = space = eval_label_space(config)
+        self.model = config.model
+        self.label_space = space = config.eval_label_space
         self.classes = dataset.classes[space]
         store, gt = EVAL_FILES[space]
         self.gt_path = dataset.path(gt)
@@ -139,11 +119,11 @@ class Evaluator:
         self.graph = tf.Graph()
         with self.graph.as_default():
             ds = eval_dataset(dataset.path(store), videos, self.classes,
-                              length=self.model.temporal_length, max_gt=int(config["data"]["max_gt"]))
+                              length=self.model.temporal_length, max_gt=config.data.max_gt)
             self.iterator = tf.compat.v1.data.make_initializable_iterator(ds)
             batch = self.iterator.get_next()
             net = AherNet(self.model, {space: len(self.classes)})
-            self.mode = inference_mode(config)
+            self.mode = config.inference_mode
             self.layers = net.layers
             self.fetches = {"video_id": batch["video_id"][0], "duration": batch["duration"][0],
                             "label": batch["label"][0]}
@@ -195,7 +175,7 @@ class Evaluator:
 
 def score(results, gt_path, config):
     """Detection and proposal metrics of a result dict against ``gt_path`` (subset validation)."""
-    thresholds = config["eval"]["tiou_thresholds"]
+    thresholds = config.eval.tiou_thresholds
     det = ANETdetection(str(gt_path), results, tiou_thresholds=thresholds, subset="validation").evaluate()
     prop = ANETproposal(str(gt_path), results, subset="validation").evaluate()
     thr = np.array(det["tiou_thresholds"])
@@ -217,7 +197,7 @@ def detection_maps(results, gt_path, config):
     No detection at all scores 0 (every class's AP is 0), where the evaluator refuses the file."""
     if not any(results["results"].values()):
         return dict.fromkeys(MAP_KEYS, 0.0)
-    det = ANETdetection(str(gt_path), results, tiou_thresholds=config["eval"]["tiou_thresholds"],
+    det = ANETdetection(str(gt_path), results, tiou_thresholds=config.eval.tiou_thresholds,
                         subset="validation").evaluate()
     thr = np.array(det["tiou_thresholds"])
     out = {}
@@ -293,10 +273,10 @@ def format_metrics(m):
 def evaluate_run(config, checkpoint, out_dir, all_snapshots=False, progress=True, log=print):
     """Evaluate one or several snapshots; write results JSON + ``metrics.json`` into ``out_dir``."""
     out_dir = Path(out_dir)
-    store, gt = EVAL_FILES[eval_label_space(config)]
+    store, gt = EVAL_FILES[config.eval_label_space]
     needed = tuple(dict.fromkeys((gt, "gt", "untrimmed_train", "classes_untrimmed", "classes_moment", store)))
     dataset = resolve_dataset(config, needed=needed, log=log, progress=progress)
-    paths = _checkpoints(checkpoint, all_snapshots, config["eval"].get("snapshots") or [])
+    paths = resolve_checkpoints(checkpoint, all_snapshots, config.eval.snapshots)
     windows = fit_prior_windows(dataset)
     evaluator = Evaluator(config, dataset)
     per_snapshot, best, prior_gt = {}, None, None

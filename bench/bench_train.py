@@ -34,10 +34,8 @@ def memory_streams(config, num_classes, seed=0):
     import numpy as np
     import tensorflow as tf
 
-    from aher.model.graph import ModelConfig
-
-    model = ModelConfig.from_dict(config["model"])
-    b, t, d = int(config["train"]["batch_size"]), model.temporal_length, model.feature_dim
+    model = config.model
+    b, t, d = config.train.batch_size, model.temporal_length, model.feature_dim
     rng = np.random.default_rng(seed)
     gt = -np.ones((b, 25, 2), np.float32)
     starts = rng.uniform(0, t * 0.6, size=b)
@@ -62,7 +60,7 @@ def worker(args):
 
     from aher.config import load_config
     from aher.train.algorithm1 import build_algorithm1_graph, make_streams
-    from aher.train.supervised import session_config
+    from aher.train.driver import session_config
 
     if args.shape == "paper":
         config = load_config(ROOT / "configs" / "k600_synthetic_small.yaml", paper_overrides())
@@ -104,8 +102,8 @@ def worker(args):
     compute = sum(mean[s] for s in steps)
     print(json.dumps({"shape": args.shape, "xla": args.xla, "build_s": build_s, "mean": mean, "steps": steps,
                       "ratio": mean["iteration"] / compute, "iterations": args.iterations,
-                      "batch": int(config["train"]["batch_size"]), "T": int(config["model"]["temporal_length"]),
-                      "D": int(config["model"]["feature_dim"])}))
+                      "batch": config.train.batch_size, "T": config.model.temporal_length,
+                      "D": config.model.feature_dim}))
 
 
 def main(argv=None):

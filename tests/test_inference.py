@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from aher.cli import UserError
+from aher.errors import UserError
 from aher.config import load_config
-from aher.inference import (EVAL_FILES, MAP_KEYS, VideoLabels, detection_maps, eval_label_space, inference_mode,
+from aher.inference import (EVAL_FILES, MAP_KEYS, VideoLabels, detection_maps,
                             prior_detections, reference_metrics, video_accuracy, with_gt_labels)
 from aher.model import postprocess
 from aher.priors import fit_windows
@@ -25,21 +25,21 @@ def _config(project_root, *overrides):
 ])
 def test_auto_label_space_and_mode_follow_the_method(project_root, method, space, mode):
     config = _config(project_root, f"train.method={method}")
-    assert eval_label_space(config) == space and inference_mode(config) == mode
+    assert config.eval_label_space == space and config.inference_mode == mode
 
 
 def test_explicit_label_space_wins_and_names_its_files(project_root):
     config = _config(project_root, "eval.label_space=untrimmed")
-    assert eval_label_space(config) == "untrimmed"
+    assert config.eval_label_space == "untrimmed"
     assert EVAL_FILES["untrimmed"] == ("eval_untrimmed", "gt_untrimmed") and EVAL_FILES["moment"] == ("eval", "gt")
-    with pytest.raises(UserError, match="eval.label_space must be auto or one of moment, untrimmed"):
-        eval_label_space(_config(project_root, "eval.label_space=both"))
+    with pytest.raises(UserError, match="eval.label_space: 'both' is not allowed; allowed: one of auto, moment, untrimmed"):
+        _config(project_root, "eval.label_space=both")
 
 
 # ---------------------------------------------------------------- localization references
 
 CLASSES = ["a", "b", "c"]
-CONFIG = {"eval": {"tiou_thresholds": [0.5, 0.75, 0.95]}}
+CONFIG = load_config("configs/anet_split_synthetic_tiny.yaml", ["eval.tiou_thresholds=0.5,0.75,0.95"])
 
 
 def write_gt(path, videos):

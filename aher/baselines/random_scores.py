@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aher.cli import UserError, run_main
+from aher.cli import run_main
+from aher.errors import UserError
 from aher.config import load_config
 from aher.datasets import resolve_dataset
 from aher.inference import score

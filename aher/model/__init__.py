@@ -1,4 +1,4 @@
-"""Localization core of aher (issue #4): one concept per module.
+"""Localization core of aher: one concept per module.
 
   aher.model.anchors          anchor layers derived from the input length T (numpy only)
   aher.model.box_coder        SSD-style encode/decode with prior scaling 0.1, grid -> seconds

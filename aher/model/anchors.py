@@ -1,6 +1,6 @@
 """Anchor (default box) layers of AherNet, derived from the input length T.
 
-Reference §2.2-2.3. Everything here is numpy; no TensorFlow is imported.
+paper_vs_code §2.2-2.3. Everything here is numpy; no TensorFlow is imported.
 
 Contract
 --------
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RATIOS = (1.0, 1.26, 1.587)   # ref §2.3: upstream's rounded 2^(0/3), 2^(1/3), 2^(2/3)
+RATIOS = (1.0, 1.26, 1.587)   # paper_vs_code §2.3: upstream's rounded 2^(0/3), 2^(1/3), 2^(2/3)
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def num_anchor_layers(temporal_length) -> int:
 
 
 def anchor_layers(temporal_length=512, ratios=RATIOS) -> list[AnchorLayer]:
-    """The ``L`` anchor layers of an input of ``temporal_length`` steps (ref §2.2-2.3).
+    """The ``L`` anchor layers of an input of ``temporal_length`` steps (paper_vs_code §2.2-2.3).
 
     Args:
       temporal_length: T, a power of two >= 8.
@@ -120,7 +120,7 @@ def flat_anchors(layers) -> tuple[np.ndarray, np.ndarray]:
 
 
 def clipped_anchor_bounds(centers, widths, temporal_length) -> tuple[np.ndarray, np.ndarray]:
-    """Anchor extents clipped for IoU computation only (ref §2.3).
+    """Anchor extents clipped for IoU computation only (paper_vs_code §2.3).
 
     Args:
       centers: [...] anchor centres (grid units).

@@ -1,4 +1,4 @@
-"""Shared 1-D convolutional backbone (reference §2.1).
+"""Shared 1-D convolutional backbone (paper_vs_code §2.1).
 
 Layer table (all convs: bias, ReLU, SAME, Glorot-uniform kernels, zero biases; variables under
 ``aher/``):
@@ -44,7 +44,7 @@ ANCHOR_STRIDE = 2
 
 @dataclass(frozen=True)
 class BackboneConfig:
-    """Widths of the backbone; the defaults are the paper's (ref §2.1)."""
+    """Widths of the backbone; the defaults are the paper's (paper_vs_code §2.1)."""
 
     input_dim: int = 2048
     conv1_width: int = 2048

@@ -1,6 +1,6 @@
 """SSD-style temporal box coder: encode GT against anchors, decode offsets, grid -> seconds.
 
-Reference §4.2 (encoding) and §4.3 (decoding). Boxes are ``[start, end]`` in grid units of a
+paper_vs_code §4.2 (encoding) and paper_vs_code §4.3 (decoding). Boxes are ``[start, end]`` in grid units of a
 ``T``-step window; anchors are given by their *unclipped* centre ``y`` and width ``w``.
 
 Contract
@@ -21,7 +21,7 @@ Contract
   The two rules agree on every box that reaches into the window (``s < T`` and ``e > 0``) or
   touches it (``s == T`` or ``e == 0``, zero length either way).
 * ``p = (p_c, p_w)`` is upstream's ``prior_scaling = (0.1, 0.1)``; the paper's alpha1 = alpha2 = 1
-  do not match the code (ref §11.1 item 2).
+  do not match the code (paper_vs_code §11.1 item 2).
 * The TF functions build graph ops (no variables) and broadcast their arguments; the ``*_np``
   twins compute the same formulas in numpy, in the dtype numpy promotes the inputs to.
 
@@ -61,7 +61,7 @@ def _float_tensor(x, dtype=None):
 
 
 def encode(gt_start, gt_end, anchor_center, anchor_width, prior_scaling=PRIOR_SCALING, name=None):
-    """Encodes GT boxes against anchors (ref §4.2).
+    """Encodes GT boxes against anchors (paper_vs_code §4.2).
 
     Args:
       gt_start: [...] GT starts (grid units); fixes the float dtype (float32 if not floating).
@@ -88,7 +88,7 @@ def encode(gt_start, gt_end, anchor_center, anchor_width, prior_scaling=PRIOR_SC
 
 
 def decode(offsets, anchor_center, anchor_width, prior_scaling=PRIOR_SCALING, name=None):
-    """Decodes offsets into boxes in grid units, unclipped (ref §4.3).
+    """Decodes offsets into boxes in grid units, unclipped (paper_vs_code §4.3).
 
     Args:
       offsets: [..., 2] ``(t_c, t_w)``; fixes the float dtype.
@@ -112,7 +112,7 @@ def decode(offsets, anchor_center, anchor_width, prior_scaling=PRIOR_SCALING, na
 
 
 def to_seconds(start, end, temporal_length, duration, clip="upstream", name=None):
-    """Grid units -> seconds: clip to the window, then ``/ T * duration`` (ref §4.3).
+    """Grid units -> seconds: clip to the window, then ``/ T * duration`` (paper_vs_code §4.3).
 
     Args:
       start: [...] starts in grid units; fixes the float dtype.

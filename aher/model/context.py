@@ -1,4 +1,4 @@
-"""Context generation: a synthetic untrimmed video built around a trimmed moment (paper Eq. 2, ref §6).
+"""Context generation: a synthetic untrimmed video built around a trimmed moment (paper Eq. 2, paper_vs_code §6).
 
 The paper (Eq. 2) turns a moment feature sequence f_m into an untrimmed-looking video
 
@@ -6,7 +6,7 @@ The paper (Eq. 2) turns a moment feature sequence f_m into an untrimmed-looking 
 
 with two generators G1 (start context) and G2 (end context). This module provides:
 
-  * ``generators(moments, config)`` -- G1 and G2 (ref §6.1). Top-level variable scopes (NOT under
+  * ``generators(moments, config)`` -- G1 and G2 (paper_vs_code §6.1). Top-level variable scopes (NOT under
     ``aher/``), AUTO_REUSE, every conv with bias, SAME padding, Glorot init and ReLU (the contrib
     default upstream, so the generated context is >= 0):
 
@@ -20,7 +20,7 @@ with two generators G1 (start context) and G2 (end context). This module provide
     25,171,968 parameters at D = 2048, hidden_width = 1024.
 
   * ``splice_layout(ratio_id, pos_id, odd, T)`` -- the integer layout of one synthetic video in
-    pure Python, float32 arithmetic then truncation exactly as upstream (ref §6.2):
+    pure Python, float32 arithmetic then truncation exactly as upstream (paper_vs_code §6.2):
 
       r = ratio_id * 0.05, p = pos_id * 0.05, L = int(T * r), n1 = int((T - L) / 2), n2 = T - L - n1
       even sample: s = int((1 - r) * n1 * p), video = ctx1[:s] | moment | ctx1[s:] | ctx2,
@@ -30,15 +30,21 @@ with two generators G1 (start context) and G2 (end context). This module provide
                    reproduced unless ``fix_odd_gt``)
 
     where moment, ctx1 and ctx2 are resized to L, n1 and n2 steps. Sample parity is the parity of
-    the index in the batch, as upstream. T = 512 gives the table of ref §6.2 (L = 358..486).
+    the index in the batch, as upstream. T = 512 gives the table of paper_vs_code §6.2 (L = 358..486).
 
   * ``splice(moments, start_ctx, end_ctx, ratio_id, pos_id, ...)`` -- the same layout in TF, with
     per-sample (data-dependent) lengths, and the legacy bilinear resize
-    (``align_corners=False, half_pixel_centers=False``: source index = dst * in / out).
+    (``align_corners=False, half_pixel_centers=False``: source index = dst * in / out). Every
+    output step gets its source index and interpolation weight, then one batched gather
+    interpolates; values and gradients are those of the ``ResizeBilinear`` kernel
+    (``resize_temporal``) applied sample by sample, bit for bit.
   * ``synthesize_untrimmed(moments, ratio_id, pos_id, config, T)`` = ``generators`` + ``splice``.
+  * ``resize_segments(x, start, size, length)`` -- the same resize of one data-dependent segment
+    per sample; ``real_instances`` and ``context_l2_loss`` (the AherNet_A- context loss, real
+    context = the features before / after the first GT instance) are built on it.
 
 Modes (``ContextConfig.mode``):
-  * ``"splice"`` (default): the released code (above); the paper does not describe it (ref §11.1
+  * ``"splice"`` (default): the released code (above); the paper does not describe it (paper_vs_code §11.1
     item 8).
   * ``"concat"``: our reading of Eq. 2: concat(resize(G1, n1), resize(f_m, L), resize(G2, n2)) with
     GT [n1, n1 + L], using the same L/n1/n2 arithmetic (the paper gives no lengths; keeping the
@@ -46,50 +52,30 @@ Modes (``ContextConfig.mode``):
     moment). ``pos_id`` and the parity are ignored.
 
 Limits:
-  * The batch size must be static: the splice is a Python loop over the B samples (as upstream),
-    producing a static [B, T, D] video.
+  * The batch size must be static (the sample parity is a constant, the video a static
+    [B, T, D]); there is no Python loop over samples, so the graph size does not depend on B.
   * Valid ids: every block must be non-empty and the start must stay inside its block, i.e.
     L >= 1, n1 >= 1, n2 >= 1 and 0 <= p <= 1 (ratio_id 14..19, pos_id 1..19 upstream). Violations
     raise ValueError in ``splice_layout`` and fail a runtime assertion in ``splice``.
   * Only the generators hold variables; the splice has none, and gradients flow to the
     generators (and to the moments) through the resizes.
-  * No losses, no discriminator (``aher.model.discriminator``), no random draw of the ids (the
-    input pipeline draws ``ratio_id`` / ``pos_id``).
+  * The only loss is ``context_l2_loss``; no discriminator (``aher.model.discriminator``), no
+    random draw of the ids (the input pipeline draws ``ratio_id`` / ``pos_id``).
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
+from aher.config.sections import CONTEXT_MODES, ContextConfig
 from aher.model.layers import conv1d
 
-MODES = ("splice", "concat")
+MODES = CONTEXT_MODES
 KERNEL_SIZE = 3
-ID_STEP = 0.05          # r = ratio_id * 0.05, p = pos_id * 0.05 (float32, ref §6.2)
-
-
-@dataclass(frozen=True)
-class ContextConfig:
-    """Context-generation settings.
-
-    mode: "splice" (upstream, ref §6.2) or "concat" (paper Eq. 2, see module doc).
-    fix_odd_gt: record the true span of odd samples instead of upstream's [n1 + s, s + L].
-    hidden_width: width of g_conv_s1 / g_conv_e1 (paper 1024).
-    """
-
-    mode: str = "splice"
-    fix_odd_gt: bool = False
-    hidden_width: int = 1024
-
-    def __post_init__(self):
-        if self.mode not in MODES:
-            raise ValueError(f"unknown context mode {self.mode!r}; expected one of {MODES}")
-        if int(self.hidden_width) < 1:
-            raise ValueError(f"hidden_width must be >= 1, got {self.hidden_width}")
+ID_STEP = 0.05          # r = ratio_id * 0.05, p = pos_id * 0.05 (float32, paper_vs_code §6.2)
 
 
 @contextlib.contextmanager
@@ -109,7 +95,7 @@ def top_level_scope():
 
 
 def generators(moments, config=ContextConfig()):
-    """G1 (start context) and G2 (end context) of Eq. 2 (ref §6.1).
+    """G1 (start context) and G2 (end context) of Eq. 2 (paper_vs_code §6.1).
 
     Args:
       moments: float32 [B, T_m, D] moment features f_m, D static.
@@ -130,7 +116,7 @@ def generators(moments, config=ContextConfig()):
 
 
 def splice_layout(ratio_id, pos_id, odd, temporal_length=512, fix_odd_gt=False, mode="splice"):
-    """Integer layout of one synthetic video (ref §6.2), pure Python with upstream float32 arithmetic.
+    """Integer layout of one synthetic video (paper_vs_code §6.2), pure Python with upstream float32 arithmetic.
 
     Args:
       ratio_id: int, moment length ratio r = ratio_id * 0.05.
@@ -202,12 +188,13 @@ def _layout_tensors(ratio_id, pos_id, odd, temporal_length):
 
 
 def resize_temporal(x, length):
-    """Legacy bilinear resize of a sequence along time (ref §6.2).
+    """Legacy bilinear resize of one sequence along time (paper_vs_code §6.2), with the TF kernel.
 
     The ``ResizeBilinear`` kernel (what ``tf.compat.v1.image.resize_bilinear`` runs, called
     directly to avoid its deprecation notice) with align_corners=False, half_pixel_centers=False on a
     [1, T_in, 1, D] view: output step t reads source position t * T_in / length (no half-pixel
-    offset), linearly interpolated, clamped at the last step.
+    offset), linearly interpolated, clamped at the last step. The batched builders of this module
+    compute the same float32 arithmetic with gathers (``resize_segments``, ``splice``).
 
     Args:
       x: float32 [T_in, D].
@@ -223,19 +210,150 @@ def resize_temporal(x, length):
         return y[0, :, 0, :]
 
 
+def _legacy_source(dst, in_len, out_len):
+    """Source position of output step ``dst`` when ``in_len`` steps are resized to ``out_len``.
+
+    The float32 arithmetic of the ``ResizeBilinear`` kernel (align_corners=False,
+    half_pixel_centers=False): src = dst * (in_len / out_len), lower = floor(src),
+    upper = min(ceil(src), in_len - 1), weight = src - floor(src).
+
+    Args:
+      dst, in_len, out_len: int32 tensors (or ints) broadcasting to one shape.
+
+    Returns:
+      (lower, upper, weight): int32, int32, float32 of the broadcast shape.
+    """
+    scale = tf.cast(in_len, tf.float32) / tf.cast(out_len, tf.float32)
+    src = tf.cast(dst, tf.float32) * scale
+    floor = tf.floor(src)
+    lower = tf.maximum(tf.cast(floor, tf.int32), 0)
+    upper = tf.minimum(tf.cast(tf.math.ceil(src), tf.int32), in_len - 1)
+    return lower, upper, src - floor
+
+
+def _resample(x, offset, dst, in_len, out_len):
+    """Step ``dst`` of x[i, offset:offset + in_len] resized to ``out_len``, for every (sample i, step).
+
+    Args:
+      x: float32 [B, T_x, D].
+      offset, dst, in_len, out_len: int32 broadcasting to [B, N]; each (sample, step) may read
+        its own segment at its own lengths.
+
+    Returns:
+      float32 [B, N, D].
+    """
+    lower, upper, weight = _legacy_source(dst, in_len, out_len)
+    return _interpolate(x, offset + lower, offset + upper, weight)
+
+
+def _interpolate(x, lower, upper, weight):
+    """top + (bottom - top) * weight with top = x[i, lower], bottom = x[i, upper] (the kernel's lerp).
+
+    The gradient w.r.t. x is the one of ``ResizeBilinearGrad``, bit for bit on CPU: every output
+    step sends g * (1 - weight) to its lower and g * weight to its upper source step, accumulated
+    from zero in output-step order (lower before upper; ``unsorted_segment_sum`` adds in order).
+
+    Args:
+      x: float32 [B, T_x, D]; lower, upper: int32 [B, N]; weight: float32 [B, N].
+    Returns float32 [B, N, D].
+    """
+    @tf.custom_gradient
+    def lerp(source, lower, upper, weight):      # every tensor an input: the backward walk stops here
+        top = tf.gather(source, lower, batch_dims=1)
+        bottom = tf.gather(source, upper, batch_dims=1)
+        w = weight[..., tf.newaxis]
+
+        def grad(dy):
+            shape = tf.shape(source)
+            rows = tf.stack([lower, upper], axis=2) + (tf.range(shape[0]) * shape[1])[:, tf.newaxis, tf.newaxis]
+            parts = tf.reshape(tf.stack([dy * (1.0 - w), dy * w], axis=2), [-1, shape[2]])
+            flat = tf.math.unsorted_segment_sum(parts, tf.reshape(rows, [-1]), shape[0] * shape[1])
+            return tf.reshape(flat, shape), None, None, None
+
+        return top + (bottom - top) * w, grad
+
+    return lerp(x, lower, upper, weight)
+
+
+def resize_segments(x, start, size, length):
+    """Legacy bilinear resize of one segment per sample, x[i, start[i]:start[i] + size[i]], to ``length``.
+
+    Bit-identical to ``resize_temporal`` on every slice; one gather for the whole batch.
+
+    Args:
+      x: float32 [B, T_x, D].
+      start, size: int32 [B], each sample's segment (size >= 1, inside [0, T_x)).
+      length: int or int32 scalar tensor, output length (>= 1).
+
+    Returns:
+      float32 [B, length, D].
+    """
+    with tf.name_scope("resize_segments"):
+        dst = tf.range(length, dtype=tf.int32)[tf.newaxis, :]
+        return _resample(tf.cast(x, tf.float32), start[:, tf.newaxis], dst, size[:, tf.newaxis], length)
+
+
 def _static_batch(x, what):
     batch = x.shape[0] if x.shape.rank is not None else None
     if batch is None:
-        raise ValueError(f"{what}: the batch size must be static (Python loop over samples), got shape {x.shape}")
+        raise ValueError(f"{what}: the batch size must be static (sample parity, static output shape), "
+                         f"got shape {x.shape}")
     return int(batch)
+
+
+def _time_length(x):
+    """Length of axis 1: a Python int when static, else an int32 scalar tensor."""
+    return int(x.shape[1]) if x.shape[1] is not None else tf.shape(x)[1]
+
+
+def _splice_steps(moment_start, length, n1, n2, total, source_lengths):
+    """Which resize feeds every step of the synthetic videos (sources concatenated along time).
+
+    Every layout of the module doc has the same form: the moment (resized to L) fills
+    [moment_start, moment_start + L); the other T - L steps, in order, are the start context
+    resized to n1, then the end context resized to n2.
+
+    Args:
+      moment_start, length, n1, n2: int32 [B].
+      total: T.
+      source_lengths: (T_m, T_c start, T_c end), lengths of moments, start_ctx, end_ctx.
+
+    Returns:
+      (offset, dst, in_len, out_len), int32 [B, T]: source segment (offset in the concatenated
+      sources, length), output length of its resize, and the step's index in the resized piece.
+    """
+    t_moment, t_start, t_end = source_lengths
+    t = tf.range(total, dtype=tf.int32)[tf.newaxis, :]
+    m0, length, n1, n2 = (v[:, tf.newaxis] for v in (moment_start, length, n1, n2))
+    in_moment = tf.logical_and(t >= m0, t < m0 + length)
+    rest = tf.where(t < m0, t, t - length)             # step index once the moment is removed
+    in_start = rest < n1
+
+    def pick(moment, start, end):
+        return tf.where(in_moment, moment, tf.where(in_start, start, end))
+
+    return (pick(0, t_moment, t_moment + t_start), pick(t - m0, rest, rest - n1),
+            pick(t_moment, t_start, t_end), pick(length, n1, n2))
+
+
+def _splice_gt(mode, odd, length, n1, s, fix_odd_gt):
+    """Recorded GT [B, 1, 2] (float32, grid units) of the layout (see module doc)."""
+    with tf.name_scope("gt"):
+        if mode == "concat":
+            start, end = n1, n1 + length
+        else:
+            start = tf.where(odd, n1 + s, s)
+            end = tf.where(odd, (n1 if fix_odd_gt else 0) + s + length, s + length)
+        return tf.cast(tf.stack([start, end], axis=-1), tf.float32)[:, tf.newaxis, :]
 
 
 def splice(moments, start_ctx, end_ctx, ratio_id, pos_id, temporal_length=512, mode="splice",
            fix_odd_gt=False):
-    """Build the synthetic untrimmed videos of ref §6.2 (or Eq. 2 in concat mode) from given contexts.
+    """Build the synthetic untrimmed videos of paper_vs_code §6.2 (or Eq. 2 in concat mode) from given contexts.
 
     Sample i is even/odd by ``i % 2``. Moment, start and end context are resized (legacy bilinear)
-    to L, n1 and n2 steps of the sample's layout, then concatenated (see module doc).
+    to L, n1 and n2 steps of the sample's layout, then concatenated (see module doc): every output
+    step gets its source index and interpolation weight, then one batched gather interpolates.
 
     Args:
       moments: float32 [B, T_m, D], static B and D.
@@ -254,7 +372,6 @@ def splice(moments, start_ctx, end_ctx, ratio_id, pos_id, temporal_length=512, m
     if mode not in MODES:
         raise ValueError(f"unknown context mode {mode!r}; expected one of {MODES}")
     batch = _static_batch(moments, "splice")
-    depth = moments.shape[-1]
     total = int(temporal_length)
     with tf.name_scope(f"context_{mode}"):
         ratio_id = tf.cast(ratio_id, tf.int32)
@@ -263,33 +380,17 @@ def splice(moments, start_ctx, end_ctx, ratio_id, pos_id, temporal_length=512, m
         else:
             pos_id, odd = tf.cast(pos_id, tf.int32), tf.constant([i % 2 == 1 for i in range(batch)])
         length, n1, n2, s, check = _layout_tensors(ratio_id, pos_id, odd, total)
-        videos = []
+        sources = [tf.cast(x, tf.float32) for x in (moments, start_ctx, end_ctx)]
         with tf.control_dependencies([check]):
-            for i in range(batch):
-                with tf.name_scope(f"sample_{i}"):
-                    mom = resize_temporal(moments[i], length[i])
-                    ctx1 = resize_temporal(start_ctx[i], n1[i])
-                    ctx2 = resize_temporal(end_ctx[i], n2[i])
-                    if mode == "concat":
-                        pieces = [ctx1, mom, ctx2]
-                    elif i % 2 == 0:
-                        pieces = [ctx1[:s[i]], mom, ctx1[s[i]:], ctx2]
-                    else:
-                        pieces = [ctx1, ctx2[:s[i]], mom, ctx2[s[i]:]]
-                    videos.append(tf.reshape(tf.concat(pieces, axis=0), [total, depth]))
-        video = tf.stack(videos, axis=0, name="video")
-        with tf.name_scope("gt"):
-            if mode == "concat":
-                start, end = n1, n1 + length
-            else:
-                start = tf.where(odd, n1 + s, s)
-                end = tf.where(odd, (n1 if fix_odd_gt else 0) + s + length, s + length)
-            gt = tf.cast(tf.stack([start, end], axis=-1), tf.float32)[:, tf.newaxis, :]
+            moment_start = n1 if mode == "concat" else tf.where(odd, n1 + s, s)
+            steps = _splice_steps(moment_start, length, n1, n2, total, [_time_length(x) for x in sources])
+            video = tf.identity(_resample(tf.concat(sources, axis=1), *steps), name="video")
+        gt = _splice_gt(mode, odd, length, n1, s, fix_odd_gt)
     return video, gt
 
 
 def synthesize_untrimmed(moments, ratio_id, pos_id, config=ContextConfig(), temporal_length=512):
-    """Synthetic untrimmed videos from moments: generators (ref §6.1) + splice (ref §6.2 / Eq. 2).
+    """Synthetic untrimmed videos from moments: generators (paper_vs_code §6.1) + splice (paper_vs_code §6.2 / Eq. 2).
 
     Args:
       moments: float32 [B, T_m, D], static B and D (T_m = T / 2 by convention).
@@ -306,3 +407,49 @@ def synthesize_untrimmed(moments, ratio_id, pos_id, config=ContextConfig(), temp
         start_ctx, end_ctx = generators(moments, config)
         return splice(moments, start_ctx, end_ctx, ratio_id, pos_id, temporal_length,
                       mode=config.mode, fix_odd_gt=config.fix_odd_gt)
+
+
+def real_instances(features, gt, length):
+    """The first GT instance of every untrimmed sample, resized to ``length`` (legacy bilinear).
+
+    The instance ``[floor(start), ceil(end))`` (grid units) is clipped to the window and kept at
+    least one step long.
+
+    Args:
+      features: float32 [B, T, D]; gt: [B, G, 2]; length: output length.
+    Returns float32 [B, length, D].
+    """
+    with tf.name_scope("real_instances"):
+        t_len = _time_length(features)
+        s = tf.clip_by_value(tf.cast(tf.floor(gt[:, 0, 0]), tf.int32), 0, t_len - 1)
+        e = tf.clip_by_value(tf.cast(tf.math.ceil(gt[:, 0, 1]), tf.int32), s + 1, t_len)
+        return resize_segments(features, s, e - s, length)
+
+
+def context_l2_loss(features, gt, generated_start, generated_end):
+    """AherNet_A- context loss: L2 between context generated from a real instance and its real context.
+
+    For each untrimmed sample the first GT instance ``[s, e)`` (grid units) is the "foreground";
+    ``features[:s]`` and ``features[e:]`` are its real start/end context, resized like the
+    generators' outputs.  Samples whose instance touches a window edge (no context on a side)
+    or is shorter than 2 steps do not count.
+
+    Args:
+      features: [B, T, D]; gt: [B, G, 2]; generated_start / generated_end: [B, T_c, D] from
+        ``generators`` applied to the resized instances (see :func:`real_instances`).
+    Returns the mean squared error over valid samples (0 when none); the per-sample errors are one
+    batched reduction.
+    """
+    with tf.name_scope("context_l2_loss"):
+        t_len, t_ctx = _time_length(features), _time_length(generated_start)
+        s = tf.cast(tf.floor(gt[:, 0, 0]), tf.int32)
+        e = tf.cast(tf.math.ceil(gt[:, 0, 1]), tf.int32)
+        ok = tf.logical_and(tf.logical_and(s >= 1, e <= t_len - 1), e - s >= 2)
+        s_c = tf.clip_by_value(s, 1, t_len - 2)
+        e_c = tf.clip_by_value(e, s_c + 1, t_len - 1)
+        real_start = resize_segments(features, tf.zeros_like(s_c), s_c, t_ctx)
+        real_end = resize_segments(features, e_c, t_len - e_c, t_ctx)
+        err = 0.5 * (tf.reduce_mean(tf.square(generated_start - real_start), axis=[1, 2])
+                     + tf.reduce_mean(tf.square(generated_end - real_end), axis=[1, 2]))
+        errors = tf.where(ok, err, tf.zeros_like(err))
+        return tf.math.divide_no_nan(tf.reduce_sum(errors), tf.reduce_sum(tf.cast(ok, tf.float32)))

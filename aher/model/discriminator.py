@@ -1,4 +1,4 @@
-"""Per-anchor-layer discriminators of the adversarial context training (Algorithm 1, ref §6.3).
+"""Per-anchor-layer discriminators of the adversarial context training (Algorithm 1, paper_vs_code §6.3).
 
 One discriminator per anchor layer j reads the backbone end point ``conv_a{j}`` [B, T_j, C_j] and
 gives one real/synthetic logit per anchor of every cell:
@@ -37,7 +37,7 @@ def discriminator_scope(layer_index):
 
 
 def discriminator_logits(end_points, num_anchors=3):
-    """Real/synthetic logits of every anchor (ref §6.3).
+    """Real/synthetic logits of every anchor (paper_vs_code §6.3).
 
     Args:
       end_points: list of L float32 tensors [B, T_j, C_j] (backbone ``conv_a1..conv_aL``), C_j static.

@@ -1,7 +1,7 @@
 """The AherNet graph builder: one parameterised builder for every branch of the paper.
 
 Contract: :class:`AherNet` wires backbone, heads and weight transfer into the two graph
-branches of the reference (§3.3, §7.1), sharing all variables through ``AUTO_REUSE``:
+branches of the reference (paper_vs_code §3.3, paper_vs_code §7.1), sharing all variables through ``AUTO_REUSE``:
 
 * ``classify(features, label_space)`` -- the pooled-classification ("Cls") branch: backbone,
   then per anchor layer the segment-level classifier ``W_regv`` of a label space
@@ -16,56 +16,20 @@ argument -- the upstream ``net_*`` / ``aher_net_*`` copies are one function here
 Limits: no losses, no optimizers, no data input (see ``aher.model.losses`` and ``aher.train``).
 """
 
-from dataclasses import dataclass, field
-
 import tensorflow as tf
 
 from aher.model import anchors as anchors_lib
 from aher.model.backbone import BackboneConfig, backbone
 from aher.model.heads import anchor_classifier, box_heads, pooled_classifier
-from aher.model.weight_transfer import TransferConfig, transfer_weights
+from aher.model.weight_transfer import transfer_weights
 
 LABEL_SPACES = ("untrimmed", "moment")
 
 
-@dataclass(frozen=True)
-class ModelConfig:
-    """Shape of the model (the ``model`` section of a config)."""
-
-    feature_dim: int = 2048
-    temporal_length: int = 512
-    conv1_width: int = 2048
-    conv2_width: int = 1024
-    anchor_widths: tuple = (256, 256, 512, 512, 1024, 1024, 2048, 2048)
-    transfer: TransferConfig = field(default_factory=TransferConfig)
-    num_anchors: int = 3
-    prior_scaling: tuple = (0.1, 0.1)       # SSD scaling of the offsets (upstream); the paper's alpha = 1.0
-
-    @classmethod
-    def from_dict(cls, section):
-        section = dict(section)
-        section.pop("num_classes", None)            # class counts belong to the label spaces, not the shape
-        transfer = TransferConfig(**section.pop("transfer", {}))
-        for key in ("anchor_widths", "prior_scaling"):
-            if key in section:
-                section[key] = tuple(section[key])
-        return cls(transfer=transfer, **section)
-
-    @property
-    def num_layers(self):
-        return anchors_lib.num_anchor_layers(self.temporal_length)
-
-    @property
-    def moment_length(self):
-        return self.temporal_length // 2
-
-    @property
-    def backbone_config(self):
-        if len(self.anchor_widths) < self.num_layers:
-            raise ValueError(f"model.anchor_widths has {len(self.anchor_widths)} entries; "
-                             f"temporal_length {self.temporal_length} needs {self.num_layers}")
-        return BackboneConfig(input_dim=self.feature_dim, conv1_width=self.conv1_width,
-                              conv2_width=self.conv2_width, anchor_widths=tuple(self.anchor_widths))
+def backbone_config(model):
+    """The backbone's settings of a :class:`ModelConfig`."""
+    return BackboneConfig(input_dim=model.feature_dim, conv1_width=model.conv1_width,
+                          conv2_width=model.conv2_width, anchor_widths=tuple(model.anchor_widths))
 
 
 class AherNet:
@@ -85,14 +49,14 @@ class AherNet:
     # ----------------------------------------------------------------------------- branches
     def end_points(self, features):
         """Backbone end points ``conv_a1..aL`` for ``features [B, T, D]``."""
-        return backbone(features, self.config.backbone_config, self.config.num_layers)
+        return backbone(features, backbone_config(self.config), self.config.num_layers)
 
     def _check_space(self, label_space):
         if label_space not in self.num_classes:
             raise ValueError(f"label space {label_space!r} not configured (have {sorted(self.num_classes)})")
 
     def classify(self, features, label_space, end_points=None):
-        """Pooled-classification branch (reference §3.1).
+        """Pooled-classification branch (paper_vs_code §3.1).
 
         Args:
           features: [B, T', D] (moments: T' = T/2; foreground segments: T' = T).
@@ -120,7 +84,7 @@ class AherNet:
         return self.classify(dummy, label_space)["weights"]
 
     def localize(self, features, label_space, weights=None, end_points=None, transfer=True):
-        """Localization branch with transferred anchor-level classification (Eq. 1, reference §3.2).
+        """Localization branch with transferred anchor-level classification (Eq. 1, paper_vs_code §3.2).
 
         Args:
           features: [B, T, D].

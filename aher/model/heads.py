@@ -1,4 +1,4 @@
-"""Per-layer heads: box heads, pooled (segment) classifier, anchor-level classifier (reference §3).
+"""Per-layer heads: box heads, pooled (segment) classifier, anchor-level classifier (paper_vs_code §3).
 
 All variables of anchor layer j live under ``aher/conv_a{j}_box/`` (root scope opened with
 AUTO_REUSE, so every graph branch shares them):
@@ -54,7 +54,7 @@ def _split_channels(x, num_anchors, k):
 
 
 def box_heads(end_point, layer_index, num_anchors=3):
-    """Actionness, offset and overlap heads of anchor layer j (ref §3, table rows 1-3).
+    """Actionness, offset and overlap heads of anchor layer j (paper_vs_code §3, table rows 1-3).
 
     Args:
       end_point: float32 [B, T_j, C_j] backbone end point ``conv_a{j}``.
@@ -82,7 +82,7 @@ def box_heads(end_point, layer_index, num_anchors=3):
 
 
 def pooled_classifier(end_point, layer_index, num_classes, label_space):
-    """Segment-level classifier of anchor layer j (ref §3.1): global average pool, kernel-1 conv.
+    """Segment-level classifier of anchor layer j (paper_vs_code §3.1): global average pool, kernel-1 conv.
 
     Variables ``aher/conv_a{j}_box/cls_{label_space}/weights`` [1, C_j, K] (Glorot uniform, the
     conv1d layout of upstream) and ``.../biases`` [K] (zeros). The kernel-1 conv on the pooled
@@ -111,7 +111,7 @@ def pooled_classifier(end_point, layer_index, num_classes, label_space):
 
 
 def anchor_classifier(end_point, weights, biases):
-    """Anchor-level (per cell) classifier with given weights: kernel-1 conv, no variables (ref §3.2).
+    """Anchor-level (per cell) classifier with given weights: kernel-1 conv, no variables (paper_vs_code §3.2).
 
     Args:
       end_point: float32 [B, T_j, C_j].

@@ -1,4 +1,4 @@
-"""TF1-style layer primitives: 1-D convolution and fully connected layer (reference §2.1, §13).
+"""TF1-style layer primitives: 1-D convolution and fully connected layer (paper_vs_code §2.1, paper_vs_code §13).
 
 Stand-ins for ``tf.contrib.layers.conv1d`` / ``fully_connected`` of the upstream code, built from
 ``tf.compat.v1.get_variable`` and ``tf.nn`` only (no ``tf.compat.v1.layers`` / Keras, which are
@@ -9,9 +9,9 @@ Contract:
     ``k*C_in``, fan-out ``k*C_out`` like contrib's ``xavier_initializer``) and ``<scope>/biases``
     ``[C_out]`` (zeros). Bias is always present; activation defaults to ReLU, padding to SAME.
   * ``fully_connected`` creates ``<scope>/weights`` ``[C_in, out]`` and ``<scope>/biases`` ``[out]``
-    (zeros); kernel initialised to the identity (weight-transfer MLP, ref §3.2) or Glorot uniform.
+    (zeros); kernel initialised to the identity (weight-transfer MLP, paper_vs_code §3.2) or Glorot uniform.
   * Variable names ``weights`` / ``biases`` keep the scope-based selection of
-    ``aher.model.variable_groups`` (ref §7.2) working.
+    ``aher.model.variable_groups`` (paper_vs_code §7.2) working.
   * ``model_scope`` opens the shared root variable scope ``aher`` with AUTO_REUSE, so every graph
     branch (Kcls, Ksyn, Afg, Aun, test) shares one set of variables.
   * ``ACTIVATIONS`` maps the activation names of the Table 1 transfer variants to ops. LeakyReLU
@@ -19,7 +19,7 @@ Contract:
     slope).
 
 Limits:
-  * Float32 graphs only; no weight decay, batch norm or dropout (the model has none, ref §2.1).
+  * Float32 graphs only; no weight decay, batch norm or dropout (the model has none, paper_vs_code §2.1).
   * Reuse is inherited from the enclosing variable scope: these functions never set it
     themselves, so calling one twice with the same scope outside an AUTO_REUSE scope raises
     TensorFlow's usual "variable already exists" error.
@@ -127,7 +127,7 @@ def fully_connected(x, out, scope, activation=None, init="identity"):
       out: output width.
       scope: variable scope of ``weights`` [C_in, out] and ``biases`` [out] (zeros).
       activation: callable, ``None`` (default, linear) or a name in ``ACTIVATIONS``.
-      init: "identity" (requires C_in == out; the weight-transfer MLP, ref §3.2) or "glorot".
+      init: "identity" (requires C_in == out; the weight-transfer MLP, paper_vs_code §3.2) or "glorot".
 
     Returns:
       float32 [N, out].

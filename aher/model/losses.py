@@ -1,192 +1,59 @@
-"""AherNet training losses as pure functions of tensors (TF1 graph style, ``tf.compat.v1``).
+"""AherNet training losses, one small pure function of tensors per term (TF1 graph, ``tf.compat.v1``).
 
-Three families, each by default a faithful re-statement of what the released code computes
-(reference §5.1-§5.3), with one deliberate deviation: empty normalisers give 0, never NaN (see
-"Limits").
+Provides
+  ``classification_loss``  L_reg, pooled segment/moment classification (paper_vs_code §5.1).
+  ``localization_losses``  the code's localization loss set (paper_vs_code §5.2): ``mine_hard_negatives``,
+                           then ``actionness_loss``, ``offset_loss``, ``overlap_loss`` and a cell
+                           classification term, composed as upstream's ``losses_complete``.
+  ``adversarial_losses``   discriminator / generator terms on background anchors (paper_vs_code §5.3).
 
-``classification_loss``   L_reg, pooled segment/moment classification (reference §5.1).
-``localization_losses``   the code's localization loss set: actionness with hard-negative mining,
-                          offsets, overlap, anchor-level classification (reference §5.2).
-``adversarial_losses``    discriminator / generator losses on background anchors (reference §5.3).
+Paper-vs-code variants are chosen by tables (option value -> function): ``OFFSET_TARGETS``,
+``OVERLAP_TARGETS`` and ``CLS_CELLS`` (fields of ``LossConfig``) and ``ADVERSARIAL_MASKS`` (the
+``mask`` argument). The first key of each table is upstream's behaviour and the default; an
+unknown value raises ``ValueError``. What every value computes, which is upstream's and which is
+the paper's reading, the formulas, gradients and edge cases: ``docs/losses.md``.
 
-Equation numbers: the reference cites no paper equation for any loss term, so none is given
-here. The only related paper equation is Eq. 5 (box decoding with α1 = α2 = 1, reference §4.3):
-the paper defines L_of on decoded boxes, the code (and this module, by default) on SSD-encoded
-offsets with prior scaling 0.1 (reference §11.1 items 2-3).
+Inputs: the flattened layouts of ``docs/model_contract.md`` (anchors ``[B, N_anc]`` in (layer,
+cell, anchor) order, cells ``[B, N_cell]``, ``N_anc = 3 · N_cell``), float32 logits, int labels in
+``[0, K)``. Outputs: float32 scalar losses and int32 counts. Every reduction is an explicit sum and
+an explicit division; no variables are created and nothing joins ``GraphKeys.LOSSES``.
 
-Paper-vs-code options (reference §11.1; the first value, the default, is upstream's)
--------------------------------------------------------------------------------------
-=====================================  ==========================================================
-``LossConfig.offset_target``           ``"encoded"`` (upstream, §5.2 item 7): SL1 on the SSD-
-                                       encoded offsets, ``Δ − t``. ``"decoded"`` (paper, Eq. 5
-                                       reading, §11.1 item 3): SL1 between the decoded predicted
-                                       box and the matched GT box, as (centre, width) differences
-                                       divided by the unclipped anchor width ``w_a``::
-
-                                         SL1((c − g_c) / w_a) + SL1((w − g_w) / w_a)
-
-                                       with ``(c, w)`` = ``box_coder.decode(offsets, anchor,
-                                       prior_scaling)`` and ``(g_c, g_w)`` from ``gboxes``. Same
-                                       positives, same weight, same normaliser M. Dividing by
-                                       ``w_a`` is this module's choice (the paper gives no scale):
-                                       it makes the term independent of the anchor's size
-                                       (widths 4..813 grid steps at T = 512), as the encoded
-                                       targets are. Note ``(c − g_c) / w_a = p_c · (Δc − t_c)``:
-                                       at prior scaling 0.1 the centre argument is 10× smaller
-                                       than upstream's (the term ~100× in the quadratic range).
-``LossConfig.overlap_target``          ``"anchor"`` (upstream, §5.2 item 8): y_ov regresses
-                                       ``giou``, the IoU of the default (clipped) anchor with its
-                                       best GT. ``"refined"`` (paper, §11.1 item 4): y_ov regresses
-                                       the IoU of the decoded box (unclipped, under
-                                       ``tf.stop_gradient``) with the matched GT ``gboxes``. Same
-                                       anchor set (``giou ≠ −1``), weight and normaliser.
-``LossConfig.cls_cells``               ``"all"`` (upstream, §5.2 item 6): anchor-level
-                                       classification over every cell, background included,
-                                       ``Σ / B``. ``"foreground"`` (paper reading, §11.1 item 6):
-                                       only cells holding at least one positive anchor
-                                       (``gscores > match_threshold``; anchor ``i`` lies in cell
-                                       ``i // 3``), ``Σ / #cells`` (0 when there is none). The
-                                       accuracy is taken over the same cells as the loss.
-``adversarial_losses(mask=...)``       ``"joint"`` (upstream, §5.3): one position-wise mask
-                                       ``bg_real AND bg_fake`` for all terms. ``"separate"``
-                                       (paper, §11.1 item 10): L_D_real over the real batch's
-                                       background anchors, L_D_fake and L_adG over the synthetic
-                                       batch's, each normalised by its own count.
-=====================================  ==========================================================
-
-``"decoded"`` and ``"refined"`` need the anchors: ``localization_losses(...,
-anchor_centers=..., anchor_widths=...)`` (unclipped, ``[N_anc]``, e.g.
-``anchors.flat_anchors(layers)``), ``targets["gboxes"]`` (from ``matcher.match_anchors``) and
-the ``prior_scaling`` used to encode the targets. Invalid option strings raise ``ValueError``
-(``LossConfig`` at construction, ``adversarial_losses`` at call).
-
-Contract
---------
-* Flattened layouts of ``docs/model_contract.md``: anchors ``[B, N_anc]`` in (layer, cell,
-  anchor) order, cells ``[B, N_cell]`` in (layer, cell) order, ``N_anc = 3 * N_cell``. The cell of
-  anchor ``i`` is ``i // 3``; only ``cls_cells="foreground"`` needs it, because labels are per
-  video (``[B]``, broadcast to every cell).
-* Every reduction is an explicit sum followed by an explicit division; nothing is added to the
-  ``tf.compat.v1.GraphKeys.LOSSES`` collection and no variables are created.
-* Values, at the reference's hyper-parameters and defaults (``LossConfig()``), with
-  ``M = #(pos ∪ neg)`` (the options above change the offset, overlap and classification rows):
-
-  =================  ===========================================================================
-  L_reg              ``weight · Σ_rows CE / (L·B) / B`` (SUM_BY_NONZERO_WEIGHTS, then ÷ B again)
-  actionness         ``Σ_{pos ∪ neg} 2 · CE(proplogits, 1[pos]) / M``   (class 1 = foreground)
-  offset (L_of)      ``Σ_pos 1 · [SL1(Δc − t_c) + SL1(Δw − t_w)] / M``
-  overlap (L_ov)     ``Σ_{giou ≠ −1} 25 · (y_ov − giou)² / #(giou ≠ −1)``
-  classification     ``Σ_{all cells} 2 · CE(anchor_logits, label) / B``   (L_cls, not a mean)
-  prop               actionness + offset + overlap   (upstream ``Prop_loss``, the code's L_prop)
-  total              prop + classification
-  =================  ===========================================================================
-
-* Hard-negative mining runs over the whole batch at once (all ``B · N_anc`` anchors), as upstream
-  does after flattening: ``n_neg = min(int(negative_ratio · n_pos) + B, #cand)``, ``τ`` = the
-  ``n_neg``-th smallest background probability, negatives = candidates with ``p_bg < τ``
-  (strictly). Consequence, kept on purpose: at most ``n_neg − 1`` negatives are selected, fewer
-  when several candidates tie with ``τ`` (none at all when ``n_neg`` or more candidates have
-  ``p_bg = 0``). ``B`` is the dynamic batch size (upstream hard-codes 16).
-* Gradients: the masks (positives, mined negatives, ``giou ≠ −1``, foreground cells, background)
-  are boolean and carry no gradient; the normalisers ``M``, ``#(giou ≠ −1)``, ``#cells``, ``n``
-  and ``B`` are constants for differentiation. ``"decoded"`` differentiates through the decoding
-  (w.r.t. the offsets); ``"refined"`` does not (the IoU target is a constant, as ``giou`` is).
-
-Limits
-------
-* **Empty normalisers** (deviation from upstream, which divides by zero and returns NaN):
-  ``M = 0`` → actionness = offset = 0; ``#(giou ≠ −1) = 0`` → overlap = 0; no foreground
-  cell (``cls_cells="foreground"``) → classification = accuracy = 0; adversarial ``n = 0`` →
-  all four adversarial losses = 0 (``"separate"``: ``n_real = 0`` → discriminator_real = 0,
-  ``n_fake = 0`` → discriminator_fake = generator = 0). Implemented with
-  ``tf.math.divide_no_nan``, whose gradient is 0 as well, so an empty mask yields finite zeros in
-  both the value and the gradient. ``M = 0``
-  happens only when there is no positive and no negative candidate.
-* Masked terms are selected with ``tf.where``, not multiplied by a 0/1 mask, so non-finite values
-  on anchors outside a mask (e.g. garbage targets of unmatched anchors) cannot leak in as
-  ``0 · inf = NaN``. Non-finite values *inside* a mask propagate.
-* Labels must lie in ``[0, K)`` (sparse cross-entropy; an out-of-range label is an error on CPU).
-  Videos whose label is unknown (``-1`` in the evaluation stream) must not reach these losses.
-  Upstream's encoder leaves the cell labels at 0 for a video without any valid GT box
-  (reference §4.1); here the given label is used as is, so that quirk is the caller's choice.
-* Ties with ``τ`` are bit-exact comparisons of softmax outputs. TensorFlow's CPU softmax does not
-  return bit-identical values for identical logit rows at different positions of a tensor (the
-  vectorised and the remainder code paths differ in the last ulp: a ``[0, 0]`` row gives 0.5 or
-  0.49999997), so apart from saturated values (``p_bg = 0`` exactly) which near-equal candidates
-  count as ties is float noise, as it was upstream. The rule is reproduced; the tie set is not a
-  stable property of the inputs.
-* ``label_smoothing`` (accepted, never applied upstream) is not exposed.
-* Inputs are float32 logits/probabilities; no shape is hard-coded except the trailing 2 of
-  ``proplogits`` / ``offsets``. An empty batch (``B = 0``) is not supported.
-* ``cls_cells="foreground"`` groups anchors into cells by reshaping ``[B, N_anc]`` to
-  ``[B, N_cell, N_anc / N_cell]`` (``i // 3`` for the model's 3 anchors per cell).
-* ``overlap_target="refined"`` takes the IoU of the *unclipped* decoded box (no temporal length
-  is passed to the losses), whereas ``giou`` uses the anchor clipped to ``[0, T − 1]``; the two
-  differ only for boxes reaching outside the window. The decoded width ``w_a · exp(p_w Δw)`` is
-  positive, so the IoU is finite (it is 0 for a box that misses the GT, and an overflowing
-  ``exp`` gives 0 as well).
-* No option changes the actionness loss or the hard-negative mining.
-* With ``"decoded"`` / ``"refined"`` the targets are set to 0 outside their masks before the
-  loss, so non-finite ``gboxes`` on unused anchors reach neither the value nor the gradient (the
-  default paths keep upstream's arithmetic: there only the value is protected).
+Limits: an empty normaliser gives 0 in value and gradient (upstream: NaN); values outside a mask
+are selected away with ``tf.where`` (non-finite values inside a mask propagate); which candidates
+tie in hard-negative mining is float noise of the softmax; ``label_smoothing`` is not exposed;
+``B = 0`` is not supported.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import tensorflow as tf
 
+from aher.config.sections import LossConfig
 from aher.model.box_coder import PRIOR_SCALING, decode
 
-# Allowed option values; the first one is upstream's behaviour and the default.
-OFFSET_TARGETS = ("encoded", "decoded")
-OVERLAP_TARGETS = ("anchor", "refined")
-CLS_CELLS = ("all", "foreground")
-ADVERSARIAL_MASKS = ("joint", "separate")
-
-# Reference §5.3: background for the adversarial mask is "not > 0.7 and < 0.3".
+# paper_vs_code §5.3: background for the adversarial mask is "not > 0.7 and < 0.3".
 ADV_POSITIVE_THRESHOLD = 0.7
 ADV_BACKGROUND_THRESHOLD = 0.3
 
 
-@dataclass(frozen=True)
-class LossConfig:
-    """Hyper-parameters of the localization loss set (reference §5.2, values used in training).
+class AnchorGeometry(NamedTuple):
+    """What the decoding options need: unclipped anchors (float32 [N_anc]) and (p_c, p_w)."""
 
-    match_threshold:     positives are anchors with gscores > match_threshold.
-    neg_match_threshold: negative candidates are non-positives with gscores < neg_match_threshold.
-    negative_ratio:      n_neg = min(int(negative_ratio * n_pos) + B, #cand); must be >= 0.
-    actionness_weight:   weight of the actionness cross-entropy (upstream cls_weights).
-    offset_weight:       weight of the smooth-L1 offset loss (upstream loss_alpha).
-    cls_weight:          weight of the anchor-level classification loss (upstream cls_weights).
-    overlap_weight:      weight of the overlap regression (upstream iou_weights).
-    offset_target:       "encoded" (upstream) | "decoded" (paper Eq. 5 reading), module docstring.
-    overlap_target:      "anchor" (upstream) | "refined" (paper), module docstring.
-    cls_cells:           "all" (upstream) | "foreground" (paper reading), module docstring.
-    """
+    centers: tf.Tensor
+    widths: tf.Tensor
+    prior_scaling: tuple
 
-    match_threshold: float = 0.8
-    neg_match_threshold: float = 0.3
-    negative_ratio: float = 1.0
-    actionness_weight: float = 2.0
-    offset_weight: float = 1.0
-    cls_weight: float = 2.0
-    overlap_weight: float = 25.0
-    offset_target: str = "encoded"
-    overlap_target: str = "anchor"
-    cls_cells: str = "all"
 
-    def __post_init__(self):
-        _check_option("LossConfig.offset_target", self.offset_target, OFFSET_TARGETS)
-        _check_option("LossConfig.overlap_target", self.overlap_target, OVERLAP_TARGETS)
-        _check_option("LossConfig.cls_cells", self.cls_cells, CLS_CELLS)
-
+# ------------------------------------------------------------------------------------------------
+# shared primitives
+# ------------------------------------------------------------------------------------------------
 
 def _check_option(name, value, allowed):
-    """Raises ValueError unless ``value`` is one of ``allowed`` (message names the option)."""
+    """Raises ValueError unless ``value`` is a key of ``allowed`` (message names the option)."""
     if not (isinstance(value, str) and value in allowed):
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
 
 
 def _batch_size(tensor):
@@ -195,13 +62,29 @@ def _batch_size(tensor):
     return batch, tf.cast(batch, tf.float32)
 
 
+def _count(mask):
+    """Number of True entries of a bool mask, as a float32 scalar (a normaliser)."""
+    return tf.reduce_sum(tf.cast(mask, tf.float32))
+
+
 def _masked_sum(mask, values):
     """Σ values over ``mask`` (same shapes); values outside the mask never enter (no 0·inf)."""
     return tf.reduce_sum(tf.where(mask, values, tf.zeros_like(values)))
 
 
+def _normalised_sum(mask, values, count, weight=None):
+    """``weight · Σ_mask values / count`` (weight applied before the division, if given).
+
+    0 when ``count`` is 0, in value and gradient (``tf.math.divide_no_nan``).
+    """
+    total = _masked_sum(mask, values)
+    if weight is not None:
+        total = weight * total
+    return tf.math.divide_no_nan(total, count)
+
+
 def _smooth_l1(x):
-    """Elementwise smooth L1: 0.5 x² if |x| < 1 else |x| − 0.5 (reference §5.2 item 7).
+    """Elementwise smooth L1: 0.5 x² if |x| < 1 else |x| − 0.5 (paper_vs_code §5.2 item 7).
 
     Same values as upstream's ``0.5 · ((|x| − 1) · min(|x|, 1) + |x|)``.
     """
@@ -215,32 +98,60 @@ def _cross_entropy(logits, labels):
                                                           logits=logits)
 
 
+def _hits(logits, labels):
+    """float32 [...]: 1 where the argmax of logits [..., K] equals labels [...], else 0."""
+    predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    return tf.cast(tf.equal(predicted, tf.cast(labels, tf.int32)), tf.float32)
+
+
 def _accuracy(logits, labels):
     """Fraction of rows of logits [..., K] whose argmax equals labels [...] (float32 scalar)."""
-    hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), tf.cast(labels, tf.int32))
-    return tf.reduce_mean(tf.cast(hits, tf.float32))
+    return tf.reduce_mean(_hits(logits, labels))
 
+
+def _center_width(start, end):
+    """(centre, width) of boxes given by their ends."""
+    return (start + end) / 2.0, end - start
+
+
+def _interval_iou(start, end, g_start, g_end):
+    """IoU of 1-D intervals (elementwise); 0 where the union is 0."""
+    inter = tf.maximum(tf.minimum(end, g_end) - tf.maximum(start, g_start), 0.0)
+    union = (end - start) + (g_end - g_start) - inter
+    return tf.math.divide_no_nan(inter, union)
+
+
+def _gt_ends(targets):
+    """(start, end) float32 [B, N_anc] of the matched GT boxes ``targets["gboxes"]``."""
+    gboxes = tf.cast(targets["gboxes"], tf.float32)
+    return gboxes[..., 0], gboxes[..., 1]
+
+
+def _decode(offsets, geometry):
+    """(start, end) of the offsets decoded against the unclipped anchors (paper_vs_code §4.3)."""
+    return decode(offsets, geometry.centers, geometry.widths, geometry.prior_scaling)
+
+
+# ------------------------------------------------------------------------------------------------
+# L_reg (paper_vs_code §5.1)
+# ------------------------------------------------------------------------------------------------
 
 def classification_loss(logits_per_layer, labels, weight=2.0, scope=None):
-    """L_reg: pooled segment/moment classification over all anchor layers (reference §5.1).
+    """L_reg: pooled segment/moment classification over all anchor layers (paper_vs_code §5.1).
 
-    Every (layer, sample) pair is one row with the video's label. Upstream feeds the L·B rows to
-    ``tf.losses.softmax_cross_entropy(weights=weight)`` (SUM_BY_NONZERO_WEIGHTS, i.e. a scalar
-    weight gives ``weight · mean``) and divides the result by the batch size once more::
+    Every (layer, sample) pair is one row with its video's label; upstream's mean
+    (``tf.losses.softmax_cross_entropy(weights=weight)``) is divided by B once more::
 
         L_reg = weight · Σ_i CE_i / (L·B) / B        (= mean(CE) / 8 at weight 2, B = 16)
 
-    As with SUM_BY_NONZERO_WEIGHTS, ``weight = 0`` gives 0.
-
     Args:
-      logits_per_layer: list of L float32 tensors [B, K] (pooled classifier logits per layer).
-      labels: int tensor [B], one class index per video, in [0, K).
-      weight: scalar loss weight (upstream ``cls_weights`` = 2.0).
+      logits_per_layer: non-empty list of L float32 [B, K] pooled classifier logits.
+      labels: int [B], one class index per video, in [0, K).
+      weight: scalar loss weight (upstream ``cls_weights`` = 2.0); 0 gives 0.
       scope: optional name scope.
 
     Returns:
-      (loss, accuracy): float32 scalars; accuracy = fraction of the L·B rows whose argmax equals
-      the label.
+      (loss, accuracy): float32 scalars; accuracy over the L·B rows.
     """
     if not logits_per_layer:
         raise ValueError("classification_loss needs at least one layer of logits")
@@ -256,14 +167,168 @@ def classification_loss(logits_per_layer, labels, weight=2.0, scope=None):
         return loss, accuracy
 
 
-def mine_hard_negatives(gscores, proplogits, config=LossConfig(), scope=None):
-    """Positives and hard-mined negatives over the whole batch (reference §5.2 items 1-3).
+# ------------------------------------------------------------------------------------------------
+# localization terms (paper_vs_code §5.2); positive / negative are bool [B, N_anc]
+# ------------------------------------------------------------------------------------------------
 
-    ``p_bg = softmax(proplogits)[..., 0]`` on candidates and 1.0 elsewhere; ``n_neg = min(
-    int(negative_ratio · n_pos) + B, #cand)``; ``τ`` = the ``n_neg``-th smallest ``p_bg`` over all
-    B·N_anc anchors; negatives = candidates with ``p_bg < τ`` (strict). With ``n_neg = 0``
-    (which for B ≥ 1 means no candidate) no negative is selected and ``top_k`` is not asked for
-    k = 0 (upstream would fail there).
+def selected_count(positive, negative):
+    """M = #(positives ∪ selected negatives): float32 normaliser of actionness and offset."""
+    return _count(tf.logical_or(positive, negative))
+
+
+def actionness_loss(proplogits, positive, negative, num_selected, weight):
+    """Actionness: ``weight · Σ_{pos ∪ neg} CE(proplogits, 1[pos]) / M``.
+
+    ``proplogits`` float32 [B, N_anc, 2] (index 1 = foreground); ``num_selected`` = M from
+    ``selected_count``.
+    """
+    ce = _cross_entropy(proplogits, tf.cast(positive, tf.int32))         # [B, N_anc]
+    return _normalised_sum(tf.logical_or(positive, negative), ce, num_selected, weight)
+
+
+def encoded_offset_residual(offsets, targets, geometry, positive):
+    """Upstream's L_of argument: ``Δ − t``, offsets minus ``targets["glocalisations"]``.
+
+    [B, N_anc, 2] in the SSD-encoded space; ``geometry`` and ``positive`` are unused (the
+    ``OFFSET_TARGETS`` signature).
+    """
+    del geometry, positive
+    return offsets - targets["glocalisations"]
+
+
+def decoded_offset_residual(offsets, targets, geometry, positive):
+    """Paper's L_of argument: ``[(c − g_c) / w_a, (w − g_w) / w_a]``, [B, N_anc, 2].
+
+    ``(c, w)``: the offsets decoded against the unclipped anchors of ``geometry``; ``(g_c, g_w)``:
+    ``targets["gboxes"]``; ``w_a``: the anchor width. 0 off the positives, so unused gboxes reach
+    neither the value nor the gradient.
+    """
+    pred_c, pred_w = _center_width(*_decode(offsets, geometry))
+    g_c, g_w = _center_width(*_gt_ends(targets))
+    widths = geometry.widths
+    residual = tf.stack([(pred_c - g_c) / widths, (pred_w - g_w) / widths], axis=-1)
+    return tf.where(positive[..., tf.newaxis], residual, tf.zeros_like(residual))
+
+
+def offset_loss(residual, positive, num_selected, weight):
+    """L_of: ``weight · Σ_pos [SL1(r_c) + SL1(r_w)] / M`` for a residual [B, N_anc, 2]."""
+    sl1 = tf.reduce_sum(_smooth_l1(residual), axis=-1)                   # [B, N_anc]
+    return _normalised_sum(positive, sl1, num_selected, weight)
+
+
+def overlap_valid(giou):
+    """bool [B, N_anc]: the anchors whose overlap is regressed, ``giou ≠ −1``."""
+    return tf.not_equal(giou, -1.0)
+
+
+def anchor_overlap_target(offsets, targets, geometry, valid):
+    """Upstream's y_ov target: ``targets["giou"]``, IoU of the clipped default anchor with its
+    best GT. ``offsets``, ``geometry`` and ``valid`` are unused (the ``OVERLAP_TARGETS``
+    signature)."""
+    del offsets, geometry, valid
+    return targets["giou"]
+
+
+def refined_overlap_target(offsets, targets, geometry, valid):
+    """Paper's y_ov target: IoU of the decoded, unclipped box with ``targets["gboxes"]``.
+
+    A constant for differentiation (``tf.stop_gradient`` on the decoded box); 0 off ``valid``.
+    """
+    start, end = _decode(offsets, geometry)
+    g_start, g_end = _gt_ends(targets)
+    iou = _interval_iou(tf.stop_gradient(start), tf.stop_gradient(end), g_start, g_end)
+    return tf.where(valid, iou, tf.zeros_like(iou))
+
+
+def overlap_loss(overlap, iou_target, valid, weight):
+    """L_ov: ``weight · Σ_valid (y_ov − target)² / #valid``; ``overlap`` is y_ov [B, N_anc]."""
+    return _normalised_sum(valid, tf.square(overlap - iou_target), _count(valid), weight)
+
+
+def cell_labels(anchor_logits, labels):
+    """int32 [B, N_cell]: the video's label (``labels`` [B]) broadcast to every cell."""
+    return tf.broadcast_to(tf.cast(labels, tf.int32)[:, tf.newaxis], tf.shape(anchor_logits)[:2])
+
+
+def foreground_cells(positive, anchor_logits):
+    """bool [B, N_cell]: cells holding a positive anchor (anchor i lies in cell i // 3).
+
+    Groups the anchors by reshaping [B, N_anc] to [B, N_cell, N_anc / N_cell].
+    """
+    cells_shape = tf.concat([tf.shape(anchor_logits)[:2], [-1]], axis=0)
+    return tf.reduce_any(tf.reshape(positive, cells_shape), axis=-1)
+
+
+def all_cells_classification(anchor_logits, labels, positive, weight):
+    """Upstream's L_cls over every cell: (``weight · Σ_cells CE / B``, accuracy over all cells).
+
+    ``anchor_logits`` float32 [B, N_cell, K], ``labels`` int [B]; ``positive`` is unused (the
+    ``CLS_CELLS`` signature).
+    """
+    del positive
+    label = cell_labels(anchor_logits, labels)
+    _, batch = _batch_size(anchor_logits)
+    loss = weight * tf.reduce_sum(_cross_entropy(anchor_logits, label)) / batch
+    return loss, _accuracy(anchor_logits, label)
+
+
+def foreground_cells_classification(anchor_logits, labels, positive, weight):
+    """Paper-reading L_cls: (``weight · Σ_fg CE / #fg``, accuracy over the same cells).
+
+    fg = ``foreground_cells(positive, anchor_logits)``; both values are 0 without such a cell.
+    """
+    label = cell_labels(anchor_logits, labels)
+    foreground = foreground_cells(positive, anchor_logits)
+    num_cells = _count(foreground)
+    loss = _normalised_sum(foreground, _cross_entropy(anchor_logits, label), num_cells, weight)
+    accuracy = _normalised_sum(foreground, _hits(anchor_logits, label), num_cells)
+    return loss, accuracy
+
+
+# Option tables of LossConfig (value -> function); the first key is upstream's and the default.
+OFFSET_TARGETS = {"encoded": encoded_offset_residual, "decoded": decoded_offset_residual}
+OVERLAP_TARGETS = {"anchor": anchor_overlap_target, "refined": refined_overlap_target}
+CLS_CELLS = {"all": all_cells_classification, "foreground": foreground_cells_classification}
+# The (field, value) pairs that decode offsets, hence need the anchors and targets["gboxes"].
+GEOMETRY_OPTIONS = (("offset_target", "decoded"), ("overlap_target", "refined"))
+
+
+# ------------------------------------------------------------------------------------------------
+# hard-negative mining (paper_vs_code §5.2 items 1-3)
+# ------------------------------------------------------------------------------------------------
+
+def negative_budget(positive, candidate, negative_ratio):
+    """int32 scalar ``n_neg = min(int(negative_ratio · n_pos) + B, #cand)`` (B dynamic)."""
+    batch, _ = _batch_size(positive)
+    n_pos = _count(positive)
+    n_cand = tf.reduce_sum(tf.cast(candidate, tf.int32))
+    n_neg = tf.cast(negative_ratio * n_pos, tf.int32) + batch
+    return tf.maximum(tf.minimum(n_neg, n_cand), 0)
+
+
+def hardest_negatives(proplogits, candidate, n_neg):
+    """bool [B, N_anc]: the candidates with ``p_bg < τ`` (strict), over the whole batch.
+
+    ``p_bg = softmax(proplogits)[..., 0]`` on candidates and 1.0 elsewhere; ``τ`` = the
+    ``n_neg``-th smallest ``p_bg`` of all B·N_anc anchors. None when ``n_neg = 0`` (``top_k`` is
+    not asked for k = 0).
+    """
+    p_bg = tf.nn.softmax(proplogits, axis=-1)[..., 0]                      # [B, N_anc]
+    p_bg = tf.where(candidate, p_bg, tf.ones_like(p_bg))
+    flat = tf.reshape(p_bg, [-1])
+    k = tf.minimum(tf.maximum(n_neg, 1), tf.size(flat))                    # guard k = 0
+    neg_values, _ = tf.nn.top_k(-flat, k=k, sorted=True)
+    tau = -neg_values[k - 1]                                               # n_neg-th smallest
+    negative = tf.logical_and(candidate, p_bg < tau)
+    return tf.logical_and(negative, n_neg > 0)
+
+
+def mine_hard_negatives(gscores, proplogits, config=LossConfig(), scope=None):
+    """Positives and hard-mined negatives over the whole batch (paper_vs_code §5.2 items 1-3).
+
+    Positives: ``gscores > match_threshold``; candidates: the other anchors with ``gscores <
+    neg_match_threshold``; negatives: ``hardest_negatives`` of the candidates with the count of
+    ``negative_budget`` (at most ``n_neg − 1`` are selected: docs/losses.md).
 
     Args:
       gscores: float32 [B, N_anc], best IoU of each anchor with a GT box.
@@ -276,234 +341,194 @@ def mine_hard_negatives(gscores, proplogits, config=LossConfig(), scope=None):
       count before the strict comparison).
     """
     with tf.compat.v1.name_scope(scope, "mine_hard_negatives", [gscores, proplogits]):
-        batch, _ = _batch_size(gscores)
         positive = gscores > config.match_threshold
         candidate = tf.logical_and(tf.logical_not(positive), gscores < config.neg_match_threshold)
-        n_pos = tf.reduce_sum(tf.cast(positive, tf.float32))
-        n_cand = tf.reduce_sum(tf.cast(candidate, tf.int32))
-        n_neg = tf.cast(config.negative_ratio * n_pos, tf.int32) + batch
-        n_neg = tf.maximum(tf.minimum(n_neg, n_cand), 0)
-
-        p_bg = tf.nn.softmax(proplogits, axis=-1)[..., 0]                  # [B, N_anc]
-        p_bg = tf.where(candidate, p_bg, tf.ones_like(p_bg))
-        flat = tf.reshape(p_bg, [-1])
-        k = tf.minimum(tf.maximum(n_neg, 1), tf.size(flat))                # guard k = 0
-        neg_values, _ = tf.nn.top_k(-flat, k=k, sorted=True)
-        tau = -neg_values[k - 1]                                           # n_neg-th smallest
-        negative = tf.logical_and(candidate, p_bg < tau)
-        negative = tf.logical_and(negative, n_neg > 0)
-        return positive, negative, n_neg
+        n_neg = negative_budget(positive, candidate, config.negative_ratio)
+        return positive, hardest_negatives(proplogits, candidate, n_neg), n_neg
 
 
-def _anchor_geometry(anchor_centers, anchor_widths, option):
-    """float32 tensors of the unclipped anchors; ValueError naming ``option`` when missing."""
+# ------------------------------------------------------------------------------------------------
+# localization loss set: composition
+# ------------------------------------------------------------------------------------------------
+
+def anchor_geometry(config, targets, anchor_centers, anchor_widths, prior_scaling):
+    """AnchorGeometry when an option of ``config`` decodes offsets (GEOMETRY_OPTIONS), else None.
+
+    Raises ValueError naming the option(s) when ``targets["gboxes"]`` or the anchors are missing.
+    """
+    option = " and ".join(f"LossConfig.{field}='{value}'" for field, value in GEOMETRY_OPTIONS
+                          if getattr(config, field) == value)
+    if not option:
+        return None
+    if "gboxes" not in targets:
+        raise ValueError(f"{option} needs targets['gboxes'] (from matcher.match_anchors)")
     if anchor_centers is None or anchor_widths is None:
         raise ValueError(f"{option} needs the anchors: pass anchor_centers and anchor_widths "
                          "(unclipped, [N_anc]) to localization_losses")
-    return (tf.cast(tf.convert_to_tensor(anchor_centers), tf.float32),
-            tf.cast(tf.convert_to_tensor(anchor_widths), tf.float32))
+    return AnchorGeometry(tf.cast(tf.convert_to_tensor(anchor_centers), tf.float32),
+                          tf.cast(tf.convert_to_tensor(anchor_widths), tf.float32), prior_scaling)
 
 
-def _center_width(start, end):
-    """(centre, width) of boxes given by their ends."""
-    return (start + end) / 2.0, end - start
-
-
-def _interval_iou(start, end, g_start, g_end):
-    """IoU of 1-D intervals (elementwise); 0 where the union is 0."""
-    inter = tf.maximum(tf.minimum(end, g_end) - tf.maximum(start, g_start), 0.0)
-    union = (end - start) + (g_end - g_start) - inter
-    return tf.math.divide_no_nan(inter, union)
+def _localization_outputs(actionness, offset, overlap, classification, accuracy, positive,
+                          negative):
+    """The named output dict of ``localization_losses``."""
+    prop = actionness + offset + overlap
+    return {
+        "actionness": tf.identity(actionness, name="actionness_loss"),
+        "offset": tf.identity(offset, name="offset_loss"),
+        "overlap": tf.identity(overlap, name="overlap_loss"),
+        "classification": tf.identity(classification, name="classification_loss"),
+        "prop": tf.identity(prop, name="prop_loss"),
+        "total": tf.identity(prop + classification, name="total_loss"),
+        "accuracy": tf.identity(accuracy, name="accuracy"),
+        "num_positive": tf.reduce_sum(tf.cast(positive, tf.int32), name="num_positive"),
+        "num_negative": tf.reduce_sum(tf.cast(negative, tf.int32), name="num_negative"),
+    }
 
 
 def localization_losses(anchor_logits, labels, proplogits, offsets, overlap, targets,
                         config=LossConfig(), scope=None, anchor_centers=None, anchor_widths=None,
                         prior_scaling=PRIOR_SCALING):
-    """The code's localization loss set (reference §5.2, ``losses_complete``), with the options.
+    """The code's localization loss set (paper_vs_code §5.2, ``losses_complete``), options per config.
 
     Args:
-      anchor_logits: float32 [B, N_cell, K], anchor-level (per-cell) class logits.
-      labels: int [B], one class index per video in [0, K), broadcast to every cell.
-      proplogits: float32 [B, N_anc, 2], actionness logits (index 0 = background).
-      offsets: float32 [B, N_anc, 2], predicted (Δc, Δw) in the encoded space of reference §4.2.
-      overlap: float32 [B, N_anc], predicted overlap y_ov (after the sigmoid).
-      targets: dict from ``matcher.match_anchors``; uses ``"gscores"`` [B, N_anc],
-        ``"glocalisations"`` [B, N_anc, 2] (t_c, t_w) and ``"giou"`` [B, N_anc] (−1 = unused);
-        ``"gboxes"`` [B, N_anc, 2] (matched GT [start, end]) with ``offset_target="decoded"`` or
-        ``overlap_target="refined"``.
-      config: LossConfig (hyper-parameters and the paper-vs-code options).
-      scope: optional name scope.
-      anchor_centers, anchor_widths: unclipped anchor centres and widths, [N_anc] numpy arrays
-        or tensors (broadcast against [B, N_anc]); required by ``offset_target="decoded"`` and
-        ``overlap_target="refined"`` (ValueError otherwise), ignored by the defaults.
-      prior_scaling: (p_c, p_w) for decoding the offsets, the value ``glocalisations`` were
-        encoded with (upstream 0.1, 0.1); used only with those two options.
+      anchor_logits: float32 [B, N_cell, K]; labels: int [B] in [0, K), one per video.
+      proplogits: float32 [B, N_anc, 2] actionness logits; offsets: float32 [B, N_anc, 2],
+        (Δc, Δw) encoded as in paper_vs_code §4.2; overlap: float32 [B, N_anc], y_ov after the sigmoid.
+      targets: dict from ``matcher.match_anchors``: "gscores", "glocalisations", "giou" (−1 =
+        unused), and "gboxes" when an option decodes (GEOMETRY_OPTIONS).
+      config: LossConfig; scope: optional name scope.
+      anchor_centers, anchor_widths, prior_scaling: unclipped anchors [N_anc] and the encoding's
+        (p_c, p_w), used only by the options that decode (ValueError when missing).
 
     Returns:
-      dict of scalars: float32 ``"actionness"``, ``"offset"``, ``"overlap"``,
-      ``"classification"``, ``"prop"`` (actionness + offset + overlap), ``"total"`` (prop +
-      classification), ``"accuracy"`` (over the cells of the classification loss: all B·N_cell
-      by default); int32 ``"num_positive"`` and ``"num_negative"`` (selected negatives). Empty
-      masks give 0 terms (module docstring).
+      dict of float32 scalars "actionness", "offset", "overlap", "classification", "prop" (the
+      first three summed), "total" (prop + classification), "accuracy" (over the cells of the
+      classification term); int32 "num_positive", "num_negative" (selected negatives).
     """
-    gscores = targets["gscores"]
-    glocalisations = targets["glocalisations"]
-    giou = targets["giou"]
-    decoded_offset = config.offset_target == "decoded"
-    refined_overlap = config.overlap_target == "refined"
-    if decoded_offset or refined_overlap:
-        option = " and ".join(name for name, on in (
-            ("LossConfig.offset_target='decoded'", decoded_offset),
-            ("LossConfig.overlap_target='refined'", refined_overlap)) if on)
-        if "gboxes" not in targets:
-            raise ValueError(f"{option} needs targets['gboxes'] (from matcher.match_anchors)")
-    values = [anchor_logits, labels, proplogits, offsets, overlap, gscores, glocalisations, giou]
+    values = [anchor_logits, labels, proplogits, offsets, overlap, targets["gscores"],
+              targets["glocalisations"], targets["giou"]]
     with tf.compat.v1.name_scope(scope, "localization_losses", values):
-        _, batch = _batch_size(gscores)
-        positive, negative, _ = mine_hard_negatives(gscores, proplogits, config)
-        mask = tf.logical_or(positive, negative)
-        num_mask = tf.reduce_sum(tf.cast(mask, tf.float32))               # M
-        if decoded_offset or refined_overlap:
-            centers, widths = _anchor_geometry(anchor_centers, anchor_widths, option)
-            gboxes = tf.cast(targets["gboxes"], tf.float32)
-            g_start, g_end = gboxes[..., 0], gboxes[..., 1]
-
+        geometry = anchor_geometry(config, targets, anchor_centers, anchor_widths, prior_scaling)
+        positive, negative, _ = mine_hard_negatives(targets["gscores"], proplogits, config)
+        num_selected = selected_count(positive, negative)
         with tf.compat.v1.name_scope("actionness"):
-            ce = _cross_entropy(proplogits, tf.cast(positive, tf.int32))  # [B, N_anc]
-            actionness = tf.math.divide_no_nan(
-                config.actionness_weight * _masked_sum(mask, ce), num_mask)
-
+            actionness = actionness_loss(proplogits, positive, negative, num_selected,
+                                         config.actionness_weight)
         with tf.compat.v1.name_scope("offset"):
-            if decoded_offset:
-                pred_c, pred_w = _center_width(*decode(offsets, centers, widths, prior_scaling))
-                g_c, g_w = _center_width(g_start, g_end)
-                diff = tf.stack([(pred_c - g_c) / widths, (pred_w - g_w) / widths], axis=-1)
-                # 0 off the positives, so unused gboxes cannot reach the gradient as 0·inf
-                diff = tf.where(positive[..., tf.newaxis], diff, tf.zeros_like(diff))
-            else:
-                diff = offsets - glocalisations
-            sl1 = tf.reduce_sum(_smooth_l1(diff), axis=-1)                 # [B, N_anc]
-            offset = tf.math.divide_no_nan(
-                config.offset_weight * _masked_sum(positive, sl1), num_mask)
-
+            residual = OFFSET_TARGETS[config.offset_target](offsets, targets, geometry, positive)
+            offset = offset_loss(residual, positive, num_selected, config.offset_weight)
         with tf.compat.v1.name_scope("overlap"):
-            valid = tf.not_equal(giou, -1.0)
-            num_valid = tf.reduce_sum(tf.cast(valid, tf.float32))
-            if refined_overlap:
-                start, end = decode(offsets, centers, widths, prior_scaling)
-                iou_target = _interval_iou(tf.stop_gradient(start), tf.stop_gradient(end),
-                                           g_start, g_end)
-                iou_target = tf.where(valid, iou_target, tf.zeros_like(iou_target))
-            else:
-                iou_target = giou
-            overlap_loss = tf.math.divide_no_nan(
-                config.overlap_weight * _masked_sum(valid, tf.square(overlap - iou_target)),
-                num_valid)
-
+            valid = overlap_valid(targets["giou"])
+            iou_target = OVERLAP_TARGETS[config.overlap_target](offsets, targets, geometry, valid)
+            overlap_term = overlap_loss(overlap, iou_target, valid, config.overlap_weight)
         with tf.compat.v1.name_scope("classification"):
-            cell_labels = tf.broadcast_to(tf.cast(labels, tf.int32)[:, tf.newaxis],
-                                          tf.shape(anchor_logits)[:2])     # [B, N_cell]
-            cell_ce = _cross_entropy(anchor_logits, cell_labels)
-            if config.cls_cells == "foreground":
-                cells_shape = tf.concat([tf.shape(anchor_logits)[:2], [-1]], axis=0)
-                foreground = tf.reduce_any(tf.reshape(positive, cells_shape), axis=-1)
-                num_cells = tf.reduce_sum(tf.cast(foreground, tf.float32))
-                classification = tf.math.divide_no_nan(
-                    config.cls_weight * _masked_sum(foreground, cell_ce), num_cells)
-                hits = tf.cast(tf.equal(tf.argmax(anchor_logits, axis=-1, output_type=tf.int32),
-                                        cell_labels), tf.float32)
-                accuracy = tf.math.divide_no_nan(_masked_sum(foreground, hits), num_cells)
-            else:
-                classification = config.cls_weight * tf.reduce_sum(cell_ce) / batch
-                accuracy = _accuracy(anchor_logits, cell_labels)
+            classification, accuracy = CLS_CELLS[config.cls_cells](anchor_logits, labels, positive,
+                                                                   config.cls_weight)
+        return _localization_outputs(actionness, offset, overlap_term, classification, accuracy,
+                                     positive, negative)
 
-        prop = actionness + offset + overlap_loss
-        return {
-            "actionness": tf.identity(actionness, name="actionness_loss"),
-            "offset": tf.identity(offset, name="offset_loss"),
-            "overlap": tf.identity(overlap_loss, name="overlap_loss"),
-            "classification": tf.identity(classification, name="classification_loss"),
-            "prop": tf.identity(prop, name="prop_loss"),
-            "total": tf.identity(prop + classification, name="total_loss"),
-            "accuracy": tf.identity(accuracy, name="accuracy"),
-            "num_positive": tf.reduce_sum(tf.cast(positive, tf.int32), name="num_positive"),
-            "num_negative": tf.reduce_sum(tf.cast(negative, tf.int32), name="num_negative"),
-        }
+
+# ------------------------------------------------------------------------------------------------
+# adversarial terms (paper_vs_code §5.3, paper_vs_code §11.1 item 10)
+# ------------------------------------------------------------------------------------------------
+
+def background_anchors(gscores, positive_threshold=ADV_POSITIVE_THRESHOLD,
+                       background_threshold=ADV_BACKGROUND_THRESHOLD):
+    """bool: ``not gscores > positive_threshold and gscores < background_threshold``."""
+    return tf.logical_and(tf.logical_not(gscores > positive_threshold),
+                          gscores < background_threshold)
+
+
+def joint_background(gscores_real, gscores_fake, positive_threshold, background_threshold):
+    """Upstream's mask: ``bg_real AND bg_fake`` position-wise, for both batches -> (mask, mask)."""
+    mask = tf.logical_and(
+        background_anchors(gscores_real, positive_threshold, background_threshold),
+        background_anchors(gscores_fake, positive_threshold, background_threshold))
+    return mask, mask
+
+
+def separate_background(gscores_real, gscores_fake, positive_threshold, background_threshold):
+    """Paper's masks (b_u, b_m): each batch's own background -> (bg_real, bg_fake)."""
+    return (background_anchors(gscores_real, positive_threshold, background_threshold),
+            background_anchors(gscores_fake, positive_threshold, background_threshold))
+
+
+def _masked_bce(logits, target, mask, weight):
+    """``weight · Σ_mask BCE(logits, target) / #mask``; 0 for an empty mask."""
+    bce = tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=tf.fill(tf.shape(logits), float(target)), logits=logits)
+    return _normalised_sum(mask, bce, _count(mask), weight)
+
+
+def discriminator_losses(d_logits_real, d_logits_fake, mask_real, mask_fake, weight):
+    """L_adD terms: (``BCE(D_real, 1)`` over mask_real, ``BCE(D_fake, 0)`` over mask_fake).
+
+    Each is ``weight · Σ_mask BCE / #mask``, 0 for an empty mask.
+    """
+    return (_masked_bce(d_logits_real, 1.0, mask_real, weight),
+            _masked_bce(d_logits_fake, 0.0, mask_fake, weight))
+
+
+def generator_loss(d_logits_fake, mask_fake, weight):
+    """L_adG, non-saturating: ``weight · Σ_mask BCE(D_fake, 1) / #mask``, 0 for an empty mask."""
+    return _masked_bce(d_logits_fake, 1.0, mask_fake, weight)
+
+
+def _joint_counts(mask_real, mask_fake):
+    """Count of the joint mask: {"num_background": n} (both masks are the joint one)."""
+    del mask_fake
+    return {"num_background": tf.reduce_sum(tf.cast(mask_real, tf.int32), name="num_background")}
+
+
+def _separate_counts(mask_real, mask_fake):
+    """Counts of the separate masks: "num_background_real", "num_background_fake", their sum
+    "num_background"."""
+    count_real = tf.reduce_sum(tf.cast(mask_real, tf.int32), name="num_background_real")
+    count_fake = tf.reduce_sum(tf.cast(mask_fake, tf.int32), name="num_background_fake")
+    return {"num_background_real": count_real, "num_background_fake": count_fake,
+            "num_background": tf.add(count_real, count_fake, name="num_background")}
+
+
+# Option table of adversarial_losses(mask=...); the first key is upstream's and the default.
+ADVERSARIAL_MASKS = {"joint": joint_background, "separate": separate_background}
+_BACKGROUND_COUNTS = {"joint": _joint_counts, "separate": _separate_counts}
 
 
 def adversarial_losses(d_logits_real, d_logits_fake, gscores_real, gscores_fake, weight=0.1,
                        positive_threshold=ADV_POSITIVE_THRESHOLD,
                        background_threshold=ADV_BACKGROUND_THRESHOLD, scope=None, mask="joint"):
-    """Discriminator and generator losses on background anchors (reference §5.3, §11.1 item 10).
+    """Discriminator and generator losses on background anchors (paper_vs_code §5.3, paper_vs_code §11.1 item 10).
 
-    ``bg = (not gscores > positive_threshold) and gscores < background_threshold`` for each batch.
-
-    ``mask="joint"`` (upstream): ``mask = bg_real AND bg_fake`` position-wise (sample i of the
-    real batch is paired with sample i of the synthetic batch), ``n = Σ mask``::
-
-        discriminator_real = weight · Σ_mask BCE(D_real, 1) / n
-        discriminator_fake = weight · Σ_mask BCE(D_fake, 0) / n
-        discriminator      = discriminator_real + discriminator_fake      (L_adD)
-        generator          = weight · Σ_mask BCE(D_fake, 1) / n          (L_adG, non-saturating)
-
-    With ``n = 0`` all four are 0 (upstream: NaN).
-
-    ``mask="separate"`` (paper's b_u, b_m): ``discriminator_real`` is taken over ``bg_real``
-    and normalised by ``n_real = Σ bg_real``; ``discriminator_fake`` and ``generator`` over
-    ``bg_fake``, normalised by ``n_fake = Σ bg_fake``. Each term is 0 when its count is 0. The
-    two batches need not be paired (their shapes may differ).
+    ``mask`` is a key of ADVERSARIAL_MASKS: "joint" (upstream, default; sample i of both batches
+    paired) or "separate" (paper; the batches need not be paired). docs/losses.md.
 
     Args:
-      d_logits_real: float32 [B, N_anc], discriminator logits on the real untrimmed batch.
-      d_logits_fake: float32 [B, N_anc], discriminator logits on the synthetic batch.
-      gscores_real: float32 [B, N_anc], matching gscores of the real batch.
-      gscores_fake: float32 [B, N_anc], matching gscores of the synthetic batch.
+      d_logits_real, d_logits_fake: float32 [B, N_anc], discriminator logits on the real
+        untrimmed and on the synthetic batch.
+      gscores_real, gscores_fake: float32 [B, N_anc], matching gscores of those batches.
       weight: scalar (upstream dis_weights = gen_weights = 0.1).
-      positive_threshold, background_threshold: the 0.7 / 0.3 of the background test.
-      scope: optional name scope.
-      mask: "joint" (upstream, default) or "separate" (paper).
+      positive_threshold, background_threshold: the 0.7 / 0.3 of ``background_anchors``.
+      scope: optional name scope; mask: "joint" | "separate".
 
     Returns:
-      dict: float32 scalars ``"discriminator_real"``, ``"discriminator_fake"``,
-      ``"discriminator"``, ``"generator"``; int32 ``"num_background"``: n with ``"joint"``,
-      ``n_real + n_fake`` with ``"separate"``, which also returns int32
-      ``"num_background_real"`` (n_real) and ``"num_background_fake"`` (n_fake).
+      dict: float32 scalars "discriminator_real", "discriminator_fake", "discriminator" (their
+      sum, L_adD), "generator" (L_adG); int32 "num_background" (n with "joint", n_real + n_fake
+      with "separate", which adds "num_background_real" and "num_background_fake").
     """
     _check_option("adversarial_losses mask", mask, ADVERSARIAL_MASKS)
     values = [d_logits_real, d_logits_fake, gscores_real, gscores_fake]
     with tf.compat.v1.name_scope(scope, "adversarial_losses", values):
-        def background(g):
-            return tf.logical_and(tf.logical_not(g > positive_threshold), g < background_threshold)
-
-        if mask == "joint":
-            mask_real = mask_fake = tf.logical_and(background(gscores_real),
-                                                   background(gscores_fake))
-        else:
-            mask_real, mask_fake = background(gscores_real), background(gscores_fake)
-        n_real = tf.reduce_sum(tf.cast(mask_real, tf.float32))
-        n_fake = n_real if mask == "joint" else tf.reduce_sum(tf.cast(mask_fake, tf.float32))
-
-        def masked_bce(logits, target, where, n):
-            bce = tf.nn.sigmoid_cross_entropy_with_logits(
-                labels=tf.fill(tf.shape(logits), float(target)), logits=logits)
-            return tf.math.divide_no_nan(weight * _masked_sum(where, bce), n)
-
-        d_real = masked_bce(d_logits_real, 1.0, mask_real, n_real)
-        d_fake = masked_bce(d_logits_fake, 0.0, mask_fake, n_fake)
-        generator = masked_bce(d_logits_fake, 1.0, mask_fake, n_fake)
+        mask_real, mask_fake = ADVERSARIAL_MASKS[mask](gscores_real, gscores_fake,
+                                                       positive_threshold, background_threshold)
+        d_real, d_fake = discriminator_losses(d_logits_real, d_logits_fake, mask_real, mask_fake,
+                                              weight)
+        generator = generator_loss(d_logits_fake, mask_fake, weight)
         result = {
             "discriminator_real": tf.identity(d_real, name="discriminator_real_loss"),
             "discriminator_fake": tf.identity(d_fake, name="discriminator_fake_loss"),
             "discriminator": tf.identity(d_real + d_fake, name="discriminator_loss"),
             "generator": tf.identity(generator, name="generator_loss"),
         }
-        if mask == "joint":
-            result["num_background"] = tf.reduce_sum(tf.cast(mask_real, tf.int32),
-                                                     name="num_background")
-        else:
-            count_real = tf.reduce_sum(tf.cast(mask_real, tf.int32), name="num_background_real")
-            count_fake = tf.reduce_sum(tf.cast(mask_fake, tf.int32), name="num_background_fake")
-            result["num_background_real"] = count_real
-            result["num_background_fake"] = count_fake
-            result["num_background"] = tf.add(count_real, count_fake, name="num_background")
+        result.update(_BACKGROUND_COUNTS[mask](mask_real, mask_fake))
         return result

@@ -1,6 +1,6 @@
 """Anchor matching: every anchor takes its best-overlapping GT box as training target.
 
-Reference §4.1 (matching) and §4.2 (target encoding), upstream's ``bboxes_encode_layer``
+paper_vs_code §4.1 (matching) and paper_vs_code §4.2 (target encoding), upstream's ``bboxes_encode_layer``
 re-implemented for any batch size and any number of GT slots, in one vectorised graph.
 
 Contract
@@ -45,8 +45,8 @@ import tensorflow as tf
 from aher.model.anchors import clipped_anchor_bounds, flat_anchors
 from aher.model.box_coder import PRIOR_SCALING, encode, encode_np
 
-PLACEHOLDER_BOX = (0.0, 1.0)   # matched box of anchors that overlap no GT (ref §4.1)
-PADDING = -1.0                 # value of padding GT slots (ref §1.4)
+PLACEHOLDER_BOX = (0.0, 1.0)   # matched box of anchors that overlap no GT (paper_vs_code §4.1)
+PADDING = -1.0                 # value of padding GT slots (paper_vs_code §1.4)
 
 
 def _anchor_arrays(anchor_layers, temporal_length):
@@ -61,7 +61,7 @@ def _anchor_arrays(anchor_layers, temporal_length):
 
 
 def match_anchors(gt_boxes, anchor_layers, temporal_length, name=None, prior_scaling=PRIOR_SCALING):
-    """Matches GT boxes to anchors and encodes the targets (ref §4.1-4.2).
+    """Matches GT boxes to anchors and encodes the targets (paper_vs_code §4.1-4.2).
 
     Args:
       gt_boxes: [B, G, 2] float32 ``[start, end]`` in grid units, padding rows ``[-1, -1]``.

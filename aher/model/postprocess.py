@@ -1,7 +1,7 @@
 """Test-time post-processing: decoded anchors -> scored, labelled detections -> result JSON.
 
-Reference §4.3 (decoding), §9.2-9.4 (selection, NMS, labels and scores, output JSON) and
-§11.1 item 7 (paper vs. upstream scoring).  Numpy only, one video at a time; every step is
+paper_vs_code §4.3 (decoding), paper_vs_code §9.2-9.4 (selection, NMS, labels and scores, output JSON) and
+paper_vs_code §11.1 item 7 (paper vs. upstream scoring).  Numpy only, one video at a time; every step is
 vectorised except the greedy NMS, which loops once per *kept* box.
 
 Contract (``detect``), for one video with ``N_anc`` anchors in (layer, cell, anchor) order and
@@ -10,7 +10,7 @@ Contract (``detect``), for one video with ``N_anc`` anchors in (layer, cell, anc
 1. decode every anchor with ``box_coder.decode_np`` and convert with ``box_coder.to_seconds_np``
    (clip by ``config.box_clip``, scale by ``duration / T``):
 
-   * ``"upstream"`` (released code, §4.3): ``start = max(start, 0)``, ``end = min(end, T)``.  A
+   * ``"upstream"`` (released code, paper_vs_code §4.3): ``start = max(start, 0)``, ``end = min(end, T)``.  A
      box lying entirely outside the window stays inverted (``end < start``) with a positive
      absolute length, so it takes part in NMS like any box: outside boxes that overlap by more
      than ``nms_threshold`` suppress each other, and each one kept takes a ``keep_top_k`` slot
@@ -29,9 +29,9 @@ Contract (``detect``), for one video with ``N_anc`` anchors in (layer, cell, anc
    suppresses, at most ``keep_top_k`` boxes kept;
 4. label and final score, by ``config.scoring``:
 
-   * ``"upstream"`` (released code, §9.3): ``p̄`` = mean of ``cell_probs`` over *all* cells;
+   * ``"upstream"`` (released code, paper_vs_code §9.3): ``p̄`` = mean of ``cell_probs`` over *all* cells;
      one label per video ``ĉ = argmax p̄``; score ``y_ov · p̄[ĉ]``;
-   * ``"paper"`` (paper, §11.1 item 7): for anchor ``i`` the probabilities ``p`` of its own
+   * ``"paper"`` (paper, paper_vs_code §11.1 item 7): for anchor ``i`` the probabilities ``p`` of its own
      cell ``i // A`` (``A`` anchors per cell); label ``argmax p``; score ``max(p) · y_ov``;
 
    argmax ties go to the lowest class index (``numpy.argmax``);
@@ -43,7 +43,7 @@ Contract (``detect``), for one video with ``N_anc`` anchors in (layer, cell, anc
 Returns :class:`Detection` tuples ``(start_s, end_s, score, class_index)`` of Python scalars.
 
 :func:`results_dict` / :func:`results_json` build and write the ActivityNet result schema
-(§9.4) that ``evaluation.ANETdetection`` / ``ANETproposal`` read.
+(paper_vs_code §9.4) that ``evaluation.ANETdetection`` / ``ANETproposal`` read.
 
 Limits and documented choices:
   * NMS ties: equal ranking scores are visited in input order (earlier index first), which is
@@ -87,7 +87,7 @@ RESULT_VERSION = "VERSION 1.3"
 
 @dataclass(frozen=True)
 class PostprocessConfig:
-    """Test-time settings (ref §9.2 flags).
+    """Test-time settings (paper_vs_code §9.2 flags).
 
     scoring: ``"upstream"`` (one label per video, ``y_ov · p̄[ĉ]``) or ``"paper"`` (per-proposal
       label, ``max(p) · y_ov``).
@@ -193,6 +193,76 @@ def nms_1d(starts, ends, scores, iou_threshold, max_out) -> np.ndarray:
     return order[np.asarray(kept, dtype=np.int64)]
 
 
+def _anchor_counts(anchor_layers, temporal_length):
+    """Flat anchors, anchor count and anchors per cell; checks the layers against ``T``."""
+    centers, widths = flat_anchors(anchor_layers)
+    n_anc = int(np.size(centers))
+    n_cell = int(sum(layer.length for layer in anchor_layers))
+    if n_cell == 0 or n_anc % n_cell:
+        raise ValueError(f"{n_anc} anchors do not split evenly over {n_cell} cells")
+    if not _is_real(temporal_length) or any(abs(layer.length * layer.step - temporal_length) > 1e-9
+                                            for layer in anchor_layers):
+        raise ValueError(f"anchor layers were not built for temporal_length={temporal_length!r}")
+    return centers, widths, n_anc, n_cell
+
+
+def _head_arrays(offsets, overlap, cell_probs, n_anc, n_cell):
+    """The three head outputs as float64 arrays, checked for shape and range."""
+    offsets = np.asarray(offsets, dtype=np.float64)
+    overlap = np.asarray(overlap, dtype=np.float64)
+    cell_probs = np.asarray(cell_probs, dtype=np.float64)
+    if offsets.shape != (n_anc, 2):
+        raise ValueError(f"offsets must have shape ({n_anc}, 2), got {offsets.shape}")
+    if overlap.shape != (n_anc,):
+        raise ValueError(f"overlap must have shape ({n_anc},), got {overlap.shape}")
+    if cell_probs.ndim != 2 or cell_probs.shape[0] != n_cell or cell_probs.shape[1] < 1:
+        raise ValueError(f"cell_probs must have shape ({n_cell}, K>=1), got {cell_probs.shape}")
+    if not (np.isfinite(offsets).all() and np.isfinite(cell_probs).all()):
+        raise ValueError("offsets and cell_probs must be finite")
+    if not (np.isfinite(overlap).all() and (overlap >= 0).all() and (overlap <= 1).all()):
+        raise ValueError("overlap must be sigmoid outputs in [0, 1]")
+    return offsets, overlap, cell_probs
+
+
+def _decode_seconds(offsets, centers, widths, n_anc, temporal_length, duration, config):
+    """Step 1: decode every anchor (grid units, unclipped) and convert to clipped seconds."""
+    start_g, end_g = decode_np(offsets, centers, widths, tuple(config.prior_scaling))
+    start_s, end_s = to_seconds_np(start_g, end_g, temporal_length, duration, clip=config.box_clip)
+    start_s = np.asarray(start_s, dtype=np.float64).reshape(n_anc)
+    end_s = np.asarray(end_s, dtype=np.float64).reshape(n_anc)
+    return start_s, end_s
+
+
+def _select_and_nms(start_s, end_s, overlap, config):
+    """Steps 2-3: select by ``y_ov`` (stable, like ``tf.nn.top_k``), then class-agnostic NMS."""
+    selected = np.argsort(-overlap, kind="stable")[:config.select_top_k]
+    return selected[nms_1d(start_s[selected], end_s[selected], overlap[selected],
+                           float(config.nms_threshold), config.keep_top_k)]
+
+
+def _labels_and_scores(kept, overlap, cell_probs, per_cell, scoring):
+    """Step 4: class indices and final scores of the kept anchors."""
+    if scoring == "upstream":
+        mean_probs = cell_probs.mean(axis=0)
+        video_label = int(np.argmax(mean_probs))
+        labels = np.full(kept.size, video_label, dtype=np.int64)
+        scores = overlap[kept] * mean_probs[video_label]
+    else:
+        probs = cell_probs[kept // per_cell]
+        labels = np.argmax(probs, axis=1).astype(np.int64)
+        scores = probs[np.arange(kept.size), labels] * overlap[kept]
+    return labels, scores
+
+
+def _final_detections(kept, labels, scores, start_s, end_s) -> list[Detection]:
+    """Step 5: drop empty / zero-score boxes, sort by final score."""
+    ok = (scores > 0) & (end_s[kept] - start_s[kept] > 0)
+    kept, labels, scores = kept[ok], labels[ok], scores[ok]
+    order = np.argsort(-scores, kind="stable")
+    return [Detection(float(start_s[a]), float(end_s[a]), float(s), int(c))
+            for a, s, c in zip(kept[order], scores[order], labels[order])]
+
+
 def detect(offsets, overlap, cell_probs, anchor_layers, temporal_length, duration,
            config: PostprocessConfig = PostprocessConfig()) -> list[Detection]:
     """Detections of one video (module docstring, steps 1-5).
@@ -214,63 +284,19 @@ def detect(offsets, overlap, cell_probs, anchor_layers, temporal_length, duratio
     """
     if not isinstance(config, PostprocessConfig):
         raise ValueError(f"config must be a PostprocessConfig, not {type(config).__name__}")
-    centers, widths = flat_anchors(anchor_layers)
-    n_anc = int(np.size(centers))
-    n_cell = int(sum(layer.length for layer in anchor_layers))
-    if n_cell == 0 or n_anc % n_cell:
-        raise ValueError(f"{n_anc} anchors do not split evenly over {n_cell} cells")
-    per_cell = n_anc // n_cell
-    if not _is_real(temporal_length) or any(abs(layer.length * layer.step - temporal_length) > 1e-9
-                                            for layer in anchor_layers):
-        raise ValueError(f"anchor layers were not built for temporal_length={temporal_length!r}")
-    offsets = np.asarray(offsets, dtype=np.float64)
-    overlap = np.asarray(overlap, dtype=np.float64)
-    cell_probs = np.asarray(cell_probs, dtype=np.float64)
-    if offsets.shape != (n_anc, 2):
-        raise ValueError(f"offsets must have shape ({n_anc}, 2), got {offsets.shape}")
-    if overlap.shape != (n_anc,):
-        raise ValueError(f"overlap must have shape ({n_anc},), got {overlap.shape}")
-    if cell_probs.ndim != 2 or cell_probs.shape[0] != n_cell or cell_probs.shape[1] < 1:
-        raise ValueError(f"cell_probs must have shape ({n_cell}, K>=1), got {cell_probs.shape}")
-    if not (np.isfinite(offsets).all() and np.isfinite(cell_probs).all()):
-        raise ValueError("offsets and cell_probs must be finite")
-    if not (np.isfinite(overlap).all() and (overlap >= 0).all() and (overlap <= 1).all()):
-        raise ValueError("overlap must be sigmoid outputs in [0, 1]")
+    centers, widths, n_anc, n_cell = _anchor_counts(anchor_layers, temporal_length)
+    offsets, overlap, cell_probs = _head_arrays(offsets, overlap, cell_probs, n_anc, n_cell)
     if not _is_real(duration) or duration <= 0:
         raise ValueError(f"duration must be a finite number > 0, not {duration!r}")
 
-    # 1. Decode every anchor (grid units, unclipped) and convert to clipped seconds.
-    start_g, end_g = decode_np(offsets, centers, widths, tuple(config.prior_scaling))
-    start_s, end_s = to_seconds_np(start_g, end_g, temporal_length, duration, clip=config.box_clip)
-    start_s = np.asarray(start_s, dtype=np.float64).reshape(n_anc)
-    end_s = np.asarray(end_s, dtype=np.float64).reshape(n_anc)
-
-    # 2. Select by y_ov (stable: ties keep anchor order, like tf.nn.top_k), 3. class-agnostic NMS.
-    selected = np.argsort(-overlap, kind="stable")[:config.select_top_k]
-    kept = selected[nms_1d(start_s[selected], end_s[selected], overlap[selected],
-                           float(config.nms_threshold), config.keep_top_k)]
-
-    # 4. Labels and final scores.
-    if config.scoring == "upstream":
-        mean_probs = cell_probs.mean(axis=0)
-        video_label = int(np.argmax(mean_probs))
-        labels = np.full(kept.size, video_label, dtype=np.int64)
-        scores = overlap[kept] * mean_probs[video_label]
-    else:
-        probs = cell_probs[kept // per_cell]
-        labels = np.argmax(probs, axis=1).astype(np.int64)
-        scores = probs[np.arange(kept.size), labels] * overlap[kept]
-
-    # 5. Drop empty / zero-score boxes, sort by final score.
-    ok = (scores > 0) & (end_s[kept] - start_s[kept] > 0)
-    kept, labels, scores = kept[ok], labels[ok], scores[ok]
-    order = np.argsort(-scores, kind="stable")
-    return [Detection(float(start_s[a]), float(end_s[a]), float(s), int(c))
-            for a, s, c in zip(kept[order], scores[order], labels[order])]
+    start_s, end_s = _decode_seconds(offsets, centers, widths, n_anc, temporal_length, duration, config)
+    kept = _select_and_nms(start_s, end_s, overlap, config)
+    labels, scores = _labels_and_scores(kept, overlap, cell_probs, n_anc // n_cell, config.scoring)
+    return _final_detections(kept, labels, scores, start_s, end_s)
 
 
 def results_dict(detections_per_video, class_names, version=RESULT_VERSION, keep_top_k=100) -> dict:
-    """ActivityNet result dict (ref §9.4) from ``{video_id: [(start_s, end_s, score, class_index), ...]}``.
+    """ActivityNet result dict (paper_vs_code §9.4) from ``{video_id: [(start_s, end_s, score, class_index), ...]}``.
 
     Every video of ``detections_per_video`` gets a key, possibly with an empty list, in the
     dict's order.  Each list is sorted by score descending (stable) and cut to ``keep_top_k``

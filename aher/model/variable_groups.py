@@ -1,4 +1,4 @@
-"""Variable groups and which Algorithm-1 sub-step trains which (reference §7.2, §7.3).
+"""Variable groups and which Algorithm-1 sub-step trains which (paper_vs_code §7.2, paper_vs_code §7.3).
 
 One table, ``GROUPS``, assigns every trainable variable of the AherNet graph to exactly one group
 by its scope; ``STEP_GROUPS`` says which groups each sub-step updates:
@@ -16,7 +16,7 @@ by its scope; ``STEP_GROUPS`` says which groups each sub-step updates:
 Upstream var lists expressed in groups: ``kin_cls`` (S1) = backbone + cls_moment;
 ``anet_cls`` (S2) = cls_untrimmed; ``anet_loc`` (S3, pre-training restore) = backbone + box_heads +
 transfer; ``g_vars`` (S4, S5b/c) = generators; ``d_vars`` (S5a) = discriminators; ``kin_loc`` (S6)
-= backbone + box_heads. ``pretrain`` = what S2 + S3 train (ref §7.5, inferred).
+= backbone + box_heads. ``pretrain`` = what S2 + S3 train (paper_vs_code §7.5, inferred).
 
 Pattern semantics (no regexes): a pattern is a ``/``-separated scope path matched component by
 component against the variable's op name; ``*`` matches within one component only. A pattern
@@ -50,14 +50,14 @@ GROUPS = {
 STEP_GROUPS = {
     "S1": ("backbone", "cls_moment"),                    # kin_cls: L_reg on K600 moments
     "S2": ("cls_untrimmed",),                            # anet_cls: L_reg on ANet foreground
-    "S3": ("backbone", "box_heads", "transfer"),         # anet_loc: §5.2 losses on ANet untrimmed
-    "S4": ("generators",),                               # g_vars: §5.2 losses on Ksyn
+    "S3": ("backbone", "box_heads", "transfer"),         # anet_loc: paper_vs_code §5.2 losses on ANet untrimmed
+    "S4": ("generators",),                               # g_vars: paper_vs_code §5.2 losses on Ksyn
     "S5a": ("discriminators",),                          # d_vars: L_adD
     "S5bc": ("generators",),                             # g_vars: L_adG (run twice)
-    "S6": ("backbone", "box_heads"),                     # kin_loc: §5.2 losses on Ksyn
-    "SM": ("backbone", "box_heads", "transfer"),         # AherNet_M: §5.2 losses on moments without context
+    "S6": ("backbone", "box_heads"),                     # kin_loc: paper_vs_code §5.2 losses on Ksyn
+    "SM": ("backbone", "box_heads", "transfer"),         # AherNet_M: paper_vs_code §5.2 losses on moments without context
     "SL2": ("generators",),                              # AherNet_A-: L2 between generated and real context
-    "pretrain": ("backbone", "box_heads", "cls_untrimmed", "transfer"),   # S2 + S3 (ref §7.5)
+    "pretrain": ("backbone", "box_heads", "cls_untrimmed", "transfer"),   # S2 + S3 (paper_vs_code §7.5)
 }
 
 

@@ -1,4 +1,4 @@
-"""Weight transfer T(W, b; θʲ): classifier of segments -> classifier of anchors (reference §3.2).
+"""Weight transfer T(W, b; θʲ): classifier of segments -> classifier of anchors (paper_vs_code §3.2).
 
 For anchor layer j, a pooled (segment-level) classifier ``W [K, C_j], b [K]`` is mapped to the
 anchor-level classifier ``W' [K, C_j], b' [K]`` by an MLP applied row-wise to W and a separate
@@ -15,7 +15,7 @@ Variables (one θʲ per anchor layer, *shared by both label spaces*, AUTO_REUSE)
 ``aher/conv_a{j}_box/transfer/bias_fc{1..N}/{weights,biases}`` (upstream ``fully3``, ``fully4``).
 Paper widths, 2-fc: 22,297,632 parameters over the 8 layers.
 
-Table 1 variants (ref §11.2): ``num_fc`` in {1, 2, 3} × ``activation`` in {none, relu,
+Table 1 variants (paper_vs_code §11.2): ``num_fc`` in {1, 2, 3} × ``activation`` in {none, relu,
 leaky_relu (slope 0.2), elu}; the activation follows *every* fc, including the last (as upstream
 for 2-fc ELU). The bias path mirrors the depth and activation of the weight path — inferred, the
 release only has 2-fc ELU and the paper says nothing about the bias.
@@ -27,34 +27,13 @@ paper). ``bias_mlp=False`` passes b through unchanged and creates no bias variab
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import tensorflow as tf
 
 from aher.model.heads import head_scope
+from aher.config.sections import TransferConfig
 from aher.model.layers import ACTIVATIONS, fully_connected, model_scope
 
 TRANSFER_SCOPE = "transfer"
-NUM_FC_CHOICES = (1, 2, 3)
-
-
-@dataclass(frozen=True)
-class TransferConfig:
-    """Variant of T (ref §11.2, Table 1); defaults = released 2-fc ELU, identity init, bias MLP."""
-
-    num_fc: int = 2
-    activation: str = "elu"
-    identity_init: bool = True
-    bias_mlp: bool = True
-
-    def __post_init__(self):
-        if self.num_fc not in NUM_FC_CHOICES:
-            raise ValueError(f"TransferConfig.num_fc must be one of {NUM_FC_CHOICES}, got {self.num_fc}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"TransferConfig.activation must be one of {sorted(ACTIVATIONS)}, "
-                             f"got {self.activation!r}")
-
-
 def transfer_weights(weights, biases, layer_index, config=TransferConfig()):
     """Apply θʲ to a pooled classifier.
 

@@ -41,7 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
-from aher.cli import UserError, run_main
+from aher.cli import run_main
+from aher.errors import UserError
+from aher.methods import names
 from aher.paths import PROJECT_ROOT
 from aher.tools.upstream_variables import upstream_adam_names, variable_table
 
@@ -126,16 +128,14 @@ def zero_streams(config, batch=2):
     """
     import tensorflow as tf
 
-    from aher.model.graph import ModelConfig
-
-    model = ModelConfig.from_dict(config["model"])
+    model = config.model
     t, d = model.temporal_length, model.feature_dim
     ints = tf.zeros([batch], tf.int32)
     tensors = {
         "moments": {"features": tf.zeros([batch, model.moment_length, d]), "label": ints,
                     "ratio_id": tf.fill([batch], 14), "pos_id": tf.ones([batch], tf.int32)},
         "untrimmed": {"features": tf.zeros([batch, t, d]),
-                      "gt": tf.fill([batch, int(config["data"]["max_gt"]), 2], -1.0),
+                      "gt": tf.fill([batch, config.data.max_gt, 2], -1.0),
                       "label": ints, "duration": tf.ones([batch])},
         "foreground": {"features": tf.zeros([batch, t, d]), "label": ints},
     }
@@ -174,17 +174,15 @@ def build_training_graph(config, num_classes):
 
     graph = tf.Graph()
     with graph.as_default():
-        loop = build_algorithm1_graph(config, zero_streams(config), num_classes, method=config["train"]["method"])
+        loop = build_algorithm1_graph(config, zero_streams(config), num_classes)
     return graph, loop
 
 
 def _check_method(config):
-    from aher.train.algorithm1 import VARIANT_STEPS
-
-    method = config["train"]["method"]
-    if method not in VARIANT_STEPS:
+    method = config.train.method
+    if config.method.trainer != "algorithm1":
         raise UserError(f"train.method {method!r} is not supported: an upstream checkpoint converts into a run of "
-                        f"Algorithm 1 or one of its variants ({', '.join(VARIANT_STEPS)})")
+                        f"Algorithm 1 or one of its variants ({', '.join(names('algorithm1'))})")
 
 
 # --------------------------------------------------------------------------- the conversion
@@ -210,12 +208,12 @@ def _check_layers(ckpt, num_layers, temporal_length):
 
 def _class_counts(ckpt, config):
     """{"moment": K_m, "untrimmed": K_u} from the first layer's classifiers (or the config)."""
-    given = config["model"].get("num_classes") or {}
+    given = config.model.num_classes
     counts = {}
     for space, scope in (("moment", "conv_action_anchor"), ("untrimmed", "conv_action_anet")):
         shape = ckpt.shapes.get(f"aher/conv_a1_box/{scope}/weights")
         found = int(shape[-1]) if shape else None
-        want = given.get(space)
+        want = getattr(given, space)
         if found is not None and want is not None and int(want) != found:
             raise UserError(f"{ckpt.prefix} has {found} {space} classes ({scope}) but model.num_classes.{space} "
                             f"is {want}")
@@ -248,17 +246,17 @@ def model_variables(config, num_classes):
     """
     import tensorflow as tf
 
-    from aher.model.graph import AherNet, ModelConfig
-    from aher.train.algorithm1 import build_adversarial_parts
+    from aher.model.graph import AherNet
+    from aher.model.summary import build_adversarial_variables
 
-    model = ModelConfig.from_dict(config["model"])
+    model = config.model
     with tf.Graph().as_default():
         net = AherNet(model, num_classes)
         x = tf.compat.v1.placeholder(tf.float32, [1, model.temporal_length, model.feature_dim])
         for space in num_classes:
             net.classify(x, space)
             net.localize(x, space)
-        build_adversarial_parts(net, x, config)
+        build_adversarial_variables(net, x, config)
         return {v.op.name: (tuple(v.shape.as_list()), v.dtype.base_dtype.name)
                 for v in tf.compat.v1.trainable_variables()}
 
@@ -392,15 +390,10 @@ def convert(checkpoint, out_dir, config, iteration=None, log=print):
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)                      # before TensorFlow is imported: a quick refusal
 
-    from aher.model.graph import ModelConfig
-
     _check_method(config)
     ckpt = UpstreamCheckpoint(checkpoint)
-    try:
-        model = ModelConfig.from_dict(config["model"])
-        num_layers = model.num_layers
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"config section model: {exc}") from None
+    model = config.model
+    num_layers = model.num_layers
     _check_layers(ckpt, num_layers, model.temporal_length)
     table = variable_table(num_layers)
     has_adam, slots, betas = _classify_names(ckpt, table)
@@ -418,7 +411,7 @@ def convert(checkpoint, out_dir, config, iteration=None, log=print):
     written = write_run(graph, loop, ckpt, plan, config, iteration, out_dir)
     log(f"read {len(ckpt.names)} variables from {ckpt.prefix} ({num_classes['moment']} moment / "
         f"{num_classes['untrimmed']} untrimmed classes, {num_layers} anchor layers)")
-    log(f"converted {len(plan.model)} model variables for train.method {config['train']['method']}")
+    log(f"converted {len(plan.model)} model variables for train.method {config.train.method}")
     for note in plan.notes:
         log(note)
     log(f"wrote {written} (train/iteration {iteration}) and {out_dir / 'config.yaml'}")
@@ -439,7 +432,7 @@ def main(argv=None):
     config = load_config(args.config, args.set)
     convert(args.checkpoint, args.out_dir, config, iteration=args.iteration)
     sets = "".join(f" --set {shlex.quote(s)}" for s in args.set)
-    script = TRAIN_SCRIPTS.get(config.get("setting"), "aher_k600_train.py")
+    script = TRAIN_SCRIPTS.get(config.setting, "aher_k600_train.py")
     out = shlex.quote(str(args.out_dir))
     print(f"continue training: python {script} --config {shlex.quote(args.config)}{sets} --out {out} --resume")
     print(f"test:              python aher_k600_test.py --config {shlex.quote(args.config)}{sets} --checkpoint {out}")

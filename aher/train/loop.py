@@ -26,7 +26,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from aher.train.run_dir import NanGuard, checkpoint_iteration
+from aher.train.checkpoints import checkpoint_iteration
+from aher.train.run_dir import NanGuard
 from aher.train.schedule import learning_rate
 from evaluation.cli_common import write_json_atomic
 
@@ -50,6 +51,7 @@ class LoopGraph:
     saver: object
     progress_keys: tuple = ()    # fetch names "step/key" shown in the progress bar
     diagnostics: object = None   # optional hook with log(session, it) and snapshot(session, it)
+    tensors: dict = field(default_factory=dict)   # named tensors of the graph, for probes and tests
 
 
 def make_iteration_variable():
@@ -82,10 +84,8 @@ def _scalar_summary(values):
 
 def run_loop(session, loop, config, run, progress=True):
     """Train until ``train.iterations``; return the path of the last checkpoint."""
-    train = config["train"]
-    total = int(train["iterations"])
-    snapshot_every = int(train["snapshot_every"])
-    log_every = max(1, int(train["log_every"]))
+    train = config.train
+    total, snapshot_every, log_every = train.iterations, train.snapshot_every, train.log_every
     writer = tf.compat.v1.summary.FileWriter(str(run.tb_dir), session.graph)
     guard = NanGuard()
     set_iteration = loop.iteration.assign(tf.compat.v1.placeholder_with_default(np.int64(0), []))

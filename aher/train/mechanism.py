@@ -62,7 +62,7 @@ import numpy as np
 import tensorflow as tf
 
 from aher.model.anchors import flat_anchors
-from aher.model.context import ContextConfig, generators, splice_layout
+from aher.model.context import generators, splice_layout
 from aher.model.losses import ADV_BACKGROUND_THRESHOLD, ADV_POSITIVE_THRESHOLD
 
 MASKS = ("joint", "separate")
@@ -398,10 +398,9 @@ def build_mechanism_diagnostics(parts, net, config, method):
         ``g_start`` / ``g_end``, plus ``moments`` [B, T_m, D], the cached moment features).
       net: the :class:`~aher.model.graph.AherNet`; config: resolved config dict; method: train.method.
     """
-    ctx = ContextConfig(**config["context"])
+    ctx = config.context
     fetches = {k: v for k, v in parts.items() if k != "moments"}
     with tf.compat.v1.name_scope("mechanism_diagnostics"):
         fetches["g_start"], fetches["g_end"] = generators(parts["moments"], ctx)
     return MechanismDiagnostics(fetches, net.layers, net.config.temporal_length, context_mode=ctx.mode,
-                                mask=config["adversarial"].get("mask", "joint"), method=method,
-                                seed=int(config["train"]["seed"]))
+                                mask=config.adversarial.mask, method=method, seed=config.train.seed)

@@ -17,11 +17,11 @@ import datetime
 import math
 from pathlib import Path
 
-import tensorflow as tf
 import yaml
 
-from aher.cli import UserError
-from aher.config import save_config
+from aher.errors import UserError
+from aher.config import as_mapping, save_config
+from aher.train.checkpoints import latest_checkpoint, list_checkpoints
 
 RESUMABLE_CHANGES = ("train.iterations", "train.snapshot_every", "train.log_every", "_source")
 
@@ -53,7 +53,7 @@ class RunDir:
         if resume and (self.path / "config.yaml").is_file():
             with open(self.path / "config.yaml") as fh:
                 old = _flatten(yaml.safe_load(fh) or {})
-            new = _flatten(config)
+            new = _flatten(as_mapping(config))
             changed = sorted(k for k in set(old) | set(new)
                              if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES)
             if changed:
@@ -65,15 +65,11 @@ class RunDir:
         self._log = open(self.path / "train.log", "a", buffering=1)
 
     def latest_checkpoint(self):
-        return tf.train.latest_checkpoint(str(self.checkpoint_dir)) if self.checkpoint_dir.is_dir() else None
+        return latest_checkpoint(self.checkpoint_dir)
 
     def all_checkpoints(self):
         """Checkpoint prefixes in iteration order."""
-        state = tf.train.get_checkpoint_state(str(self.checkpoint_dir)) if self.checkpoint_dir.is_dir() else None
-        if not state:
-            return []
-        paths = list(state.all_model_checkpoint_paths)
-        return sorted(paths, key=checkpoint_iteration)
+        return list_checkpoints(self.checkpoint_dir)
 
     @property
     def checkpoint_prefix(self):
@@ -85,12 +81,6 @@ class RunDir:
 
     def close(self):
         self._log.close()
-
-
-def checkpoint_iteration(path):
-    """``.../model.ckpt-1200`` -> 1200 (-1 when there is no number)."""
-    tail = str(path).rsplit("-", 1)[-1]
-    return int(tail) if tail.isdigit() else -1
 
 
 class NanGuard:

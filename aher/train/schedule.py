@@ -1,6 +1,6 @@
-"""Learning-rate schedule of the localization/classification optimizers (reference §7.4).
+"""Learning-rate schedule of the localization/classification optimizers (paper_vs_code §7.4).
 
-Contract: ``learning_rate(iteration, config)`` -> float.  The rate starts at
+Contract: ``learning_rate(iteration, train)`` -> float for the ``train`` section.  The rate starts at
 ``train.learning_rate`` and is multiplied by ``lr_decay_factor`` at every boundary that the
 counter has passed (strictly: ``counter > boundary``).  ``lr_counter`` selects the counter:
 
@@ -15,12 +15,6 @@ Limits: adversarial optimizers use a constant rate and are not scheduled here.
 
 def learning_rate(iteration, train):
     """Rate for ``iteration`` (0-based) under the ``train`` config section."""
-    mode = train.get("lr_counter", "samples")
-    if mode == "samples":
-        counter = iteration * int(train["batch_size"])
-    elif mode == "iterations":
-        counter = iteration
-    else:
-        raise ValueError(f"train.lr_counter must be 'samples' or 'iterations', not {mode!r}")
-    passed = sum(1 for boundary in train["lr_boundaries"] if counter > boundary)
-    return float(train["learning_rate"]) * float(train["lr_decay_factor"]) ** passed
+    counter = iteration * train.batch_size if train.lr_counter == "samples" else iteration
+    passed = sum(1 for boundary in train.lr_boundaries if counter > boundary)
+    return train.learning_rate * train.lr_decay_factor ** passed

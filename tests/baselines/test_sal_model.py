@@ -1,6 +1,6 @@
-"""SAL graph pieces against numpy and hand-built cases: bilinear pooling (§4.1), top-k MIL,
-pseudo labels (§5.2), adaptive mask (§5.3), mix-up (§5.4), losses (§6), §8.1 scores, and the
-weak-label data helpers (§2.4 sampling, hashed split)."""
+"""SAL graph pieces against numpy and hand-built cases: bilinear pooling (sal_paper_vs_code §4.1), top-k MIL,
+pseudo labels (sal_paper_vs_code §5.2), adaptive mask (sal_paper_vs_code §5.3), mix-up (sal_paper_vs_code §5.4), losses (sal_paper_vs_code §6), sal_paper_vs_code §8.1 scores, and the
+weak-label data helpers (sal_paper_vs_code §2.4 sampling, hashed split)."""
 
 import numpy as np
 import pytest
@@ -140,7 +140,7 @@ def test_forward_losses_and_video_scores(streams):
     heads = {"single"} if streams == "single" else {"rgb", "flow"}
     assert {f"sal/action_{h}/weights" for h in heads} | {"sal/fc1/weights", "sal/fc/weights", "sal/cls/weights",
                                                        "sal/encoder/weights"} <= names
-    # §8.1 on the inference outputs, in numpy
+    # sal_paper_vs_code §8.1 on the inference outputs, in numpy
     cas, af, ar = test["cas"], test["a_flow"], test["a_rgb"]
     combined = (np_softmax(cas) + af[..., None] + ar[..., None]) / 3
     np.testing.assert_allclose(scores["combined"], combined, rtol=1e-5, atol=1e-6)

@@ -1,4 +1,4 @@
-"""Tests of aher.baselines.sal.postprocess (SAL inference post-processing, ref sal-reference §8).
+"""Tests of aher.model.snippet_grouping (SAL inference post-processing, ref sal_paper_vs_code §8).
 
 Expected values come from hand calculations on toy signals and from plain Python / scipy
 reference implementations written here from the reference text (loops over points, scipy's
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.interpolate import interp1d
 
-from aher.baselines.sal.postprocess import (UPSTREAM_ACT_THRESHOLDS, SALDetection, SALPostprocessConfig, detect,
+from aher.model.snippet_grouping import (UPSTREAM_ACT_THRESHOLDS, SALDetection, SALPostprocessConfig, detect,
                                             predicted_classes, proposals, results_dict, soft_nms,
                                             upsample_signal)
 from evaluation import ANETdetection
@@ -22,7 +22,7 @@ FAST = settings(max_examples=40, deadline=None, derandomize=True)
 
 
 # ---------------------------------------------------------------------------------------------
-# Plain reference implementations (ref §8.2-8.5, written point by point).
+# Plain reference implementations (sal_paper_vs_code §8.2-8.5, written point by point).
 
 def ref_upsample(column, factor):
     """Upstream's way: scipy linear interp1d with extrapolation at np.arange(0, T, 1/factor)."""
@@ -99,7 +99,7 @@ def smooth_random(rng, length, channels):
 
 
 # ---------------------------------------------------------------------------------------------
-# §8.1 step 5
+# sal_paper_vs_code §8.1 step 5
 
 def test_predicted_classes_threshold_and_argmax_fallback():
     assert predicted_classes([0.1, 0.25, 0.6, 0.05], 0.25).tolist() == [1, 2]     # >= includes the threshold
@@ -113,7 +113,7 @@ def test_predicted_classes_threshold_and_argmax_fallback():
 
 
 # ---------------------------------------------------------------------------------------------
-# §8.2
+# sal_paper_vs_code §8.2
 
 @pytest.mark.parametrize("length, factor", [(2, 24), (7, 24), (750, 24), (5, 3), (4, 1)])
 def test_upsample_matches_scipy_and_extrapolates_the_tail(length, factor):
@@ -137,7 +137,7 @@ def test_upsample_tail_leaves_the_unit_interval_and_t1_is_constant():
 
 
 # ---------------------------------------------------------------------------------------------
-# §8.3-8.4 on a hand-built CAS
+# sal_paper_vs_code §8.3-8.4 on a hand-built CAS
 
 def toy_cas():
     """T = 20, two classes; class 0 has two bumps, class 1 one bump (but it is not predicted)."""
@@ -234,7 +234,7 @@ def test_seconds_match_upstream_t_factor_at_thumos_settings():
 
 
 # ---------------------------------------------------------------------------------------------
-# §8.5
+# sal_paper_vs_code §8.5
 
 def test_soft_nms_by_hand():
     a, b, c = (6.0, 16.0, 0.75, 0), (26.0, 30.0, 0.73, 0), (6.0, 14.0, 0.72, 0)
@@ -278,7 +278,7 @@ def test_soft_nms_matches_reference(rows, thr, alpha, soft, plus):
 
 
 # ---------------------------------------------------------------------------------------------
-# full chain and output (§8.1 step 5 .. §8.6)
+# full chain and output (sal_paper_vs_code §8.1 step 5 .. sal_paper_vs_code §8.6)
 
 def test_detect_chains_sorts_and_caps():
     combined, probs = toy_cas()

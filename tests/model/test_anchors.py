@@ -1,4 +1,4 @@
-"""Anchor layers (reference §2.2-2.3)."""
+"""Anchor layers (paper_vs_code §2.2-2.3)."""
 
 import numpy as np
 import pytest

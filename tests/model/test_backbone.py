@@ -1,4 +1,4 @@
-"""Tests of aher/model/backbone.py against the layer table of ref §2.1."""
+"""Tests of aher/model/backbone.py against the layer table of paper_vs_code §2.1."""
 
 import numpy as np
 import pytest

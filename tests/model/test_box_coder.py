@@ -1,4 +1,4 @@
-"""SSD box coder (reference §4.2-4.3): TF graph functions and their numpy twins."""
+"""SSD box coder (paper_vs_code §4.2-4.3): TF graph functions and their numpy twins."""
 
 import math
 

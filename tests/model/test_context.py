@@ -1,14 +1,15 @@
-"""Tests of aher/model/context.py: the splice table of ref §6.2, legacy resize, the spliced video, generators."""
+"""Tests of aher/model/context.py: the splice table of paper_vs_code §6.2, legacy resize, the spliced video, generators,
+the batched builders against per-sample loops."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from aher.model import variable_groups
-from aher.model.context import (ContextConfig, _layout_tensors, generators, resize_temporal, splice,
-                                splice_layout, synthesize_untrimmed)
+from aher.model.context import (ContextConfig, _layout_tensors, context_l2_loss, generators, real_instances,
+                                resize_segments, resize_temporal, splice, splice_layout, synthesize_untrimmed)
 
-# ref §6.2, T = 512: ratio_id -> (L, n1, n2, max start s (pos_id 19), odd recorded GT width, IoU(recorded, true))
+# paper_vs_code §6.2, T = 512: ratio_id -> (L, n1, n2, max start s (pos_id 19), odd recorded GT width, IoU(recorded, true))
 TABLE_512 = {
     14: (358, 77, 77, 21, 281, 0.785),
     15: (384, 64, 64, 15, 320, 0.833),
@@ -86,7 +87,7 @@ def test_invalid_layouts_are_refused():
         splice_layout(14, -1, odd=False)              # negative start
     with pytest.raises(ValueError, match="unknown context mode"):
         splice_layout(14, 1, odd=False, mode="paper")
-    with pytest.raises(ValueError, match="unknown context mode"):
+    with pytest.raises(ValueError, match="mode: 'paper' is not allowed; allowed: one of splice, concat"):
         ContextConfig(mode="paper")
     with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
         ratio = tf.compat.v1.placeholder(tf.int32, [2])
@@ -210,3 +211,154 @@ def test_generators_refuse_nested_variable_scope():
     with tf.Graph().as_default(), tf.compat.v1.variable_scope("outer"):
         with pytest.raises(ValueError, match="outside any variable scope"):
             generators(tf.zeros([1, 8, 2]), ContextConfig(hidden_width=2))
+
+
+# --- the batched builders against a per-sample loop over the ResizeBilinear kernel ---
+
+def loop_splice(moments, start_ctx, end_ctx, lay, mode):
+    """Per-sample reference: each sample's pieces resized by the kernel and concatenated (paper_vs_code §6.2).
+
+    ``lay`` maps "L", "n1", "n2", "s" to int32 [B] tensors (fed from ``splice_layout``).
+    """
+    videos = []
+    for i in range(moments.shape[0]):
+        mom = resize_temporal(moments[i], lay["L"][i])
+        ctx1 = resize_temporal(start_ctx[i], lay["n1"][i])
+        ctx2 = resize_temporal(end_ctx[i], lay["n2"][i])
+        s = lay["s"][i]
+        if mode == "concat":
+            pieces = [ctx1, mom, ctx2]
+        elif i % 2 == 0:
+            pieces = [ctx1[:s], mom, ctx1[s:], ctx2]
+        else:
+            pieces = [ctx1, ctx2[:s], mom, ctx2[s:]]
+        videos.append(tf.concat(pieces, axis=0))
+    return tf.stack(videos)
+
+
+def all_valid_ids(batch):
+    """Every (ratio_id 14..19, pos_id 1..19) at both parities, in batches of ``batch`` (even) slots.
+
+    Yields (ratio_ids, pos_ids), each int32 [batch]; slot i has parity i % 2.
+    """
+    pairs = [(r, p) for r in range(14, 20) for p in range(1, 20)]
+    half = batch // 2
+    for k in range(0, len(pairs), half):
+        chunk = pairs[k:k + half] + pairs[:max(0, k + half - len(pairs))]
+        yield tuple(np.repeat(np.array(chunk, np.int32)[:, j], 2) for j in (0, 1))
+
+
+@pytest.mark.parametrize("sizes", [(512, 256, 128, 3), (128, 37, 19, 2)], ids=["T512", "T128_odd_sizes"])
+@pytest.mark.parametrize("mode,fix_odd_gt", [("splice", False), ("splice", True), ("concat", False)])
+def test_splice_is_bit_identical_to_the_per_sample_loop(sizes, mode, fix_odd_gt):
+    """Every valid (ratio_id, pos_id) at both parities, random inputs: video, GT and the gradients
+    w.r.t. moments and contexts (``ResizeBilinearGrad`` in the loop) bit-identical."""
+    total, t_moment, t_ctx, depth = sizes
+    batch = 6
+    rng = np.random.default_rng(total + t_moment)
+    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
+        inputs = [tf.compat.v1.placeholder(tf.float32, [batch, n, depth]) for n in (t_moment, t_ctx, t_ctx)]
+        ratio, pos = (tf.compat.v1.placeholder(tf.int32, [batch]) for _ in range(2))
+        lay = {k: tf.compat.v1.placeholder(tf.int32, [batch]) for k in ("L", "n1", "n2", "s")}
+        video, gt = splice(*inputs, ratio, pos, total, mode=mode, fix_odd_gt=fix_odd_gt)
+        reference = loop_splice(*inputs, lay, mode)
+        weights = tf.compat.v1.placeholder(tf.float32, [batch, total, depth])
+        grads = [tf.gradients(tf.reduce_sum(v * weights), inputs) for v in (video, reference)]
+        for ratio_ids, pos_ids in all_valid_ids(batch):
+            layouts = [splice_layout(r, p, i % 2 == 1, total, fix_odd_gt, mode)
+                       for i, (r, p) in enumerate(zip(ratio_ids, pos_ids))]
+            feed = {ratio: ratio_ids, pos: pos_ids, **{lay[k]: [x[k] for x in layouts] for k in lay}}
+            feed.update({t: rng.standard_normal(t.shape.as_list()).astype(np.float32) for t in inputs + [weights]})
+            got, boxes, expected, (g_new, g_ref) = sess.run([video, gt, reference, grads], feed)
+            assert got.shape == (batch, total, depth)
+            assert np.array_equal(got, expected), (ratio_ids, pos_ids)
+            np.testing.assert_array_equal(boxes[:, 0], [x["gt"] for x in layouts])
+            assert all(np.array_equal(a, b) for a, b in zip(g_new, g_ref)), (ratio_ids, pos_ids)
+
+
+def loop_real_instances(features, gt, length):
+    """Per-sample reference of ``real_instances``."""
+    t_len, out = features.shape[1], []
+    for i in range(features.shape[0]):
+        s = tf.clip_by_value(tf.cast(tf.floor(gt[i, 0, 0]), tf.int32), 0, t_len - 1)
+        e = tf.clip_by_value(tf.cast(tf.math.ceil(gt[i, 0, 1]), tf.int32), s + 1, t_len)
+        out.append(resize_temporal(features[i, s:e], length))
+    return tf.stack(out)
+
+
+def loop_context_l2_loss(features, gt, generated_start, generated_end):
+    """Per-sample reference of ``context_l2_loss``: (loss, real start contexts, real end contexts)."""
+    t_len, t_ctx = features.shape[1], generated_start.shape[1]
+    errors, valid, starts, ends = [], [], [], []
+    for i in range(features.shape[0]):
+        s = tf.cast(tf.floor(gt[i, 0, 0]), tf.int32)
+        e = tf.cast(tf.math.ceil(gt[i, 0, 1]), tf.int32)
+        ok = tf.logical_and(tf.logical_and(s >= 1, e <= t_len - 1), e - s >= 2)
+        s_c = tf.clip_by_value(s, 1, t_len - 2)
+        e_c = tf.clip_by_value(e, s_c + 1, t_len - 1)
+        starts.append(resize_temporal(features[i, :s_c], t_ctx))
+        ends.append(resize_temporal(features[i, e_c:], t_ctx))
+        err = 0.5 * (tf.reduce_mean(tf.square(generated_start[i] - starts[-1]))
+                     + tf.reduce_mean(tf.square(generated_end[i] - ends[-1])))
+        errors.append(tf.where(ok, err, 0.0))
+        valid.append(tf.cast(ok, tf.float32))
+    return tf.math.divide_no_nan(tf.add_n(errors), tf.add_n(valid)), tf.stack(starts), tf.stack(ends)
+
+
+# first GT instances: inside, fractional, touching either edge, too short, empty, padding, reversed
+INSTANCE_GT = [[2, 14], [8.5, 30.2], [0, 10], [16, 32], [5, 6], [7, 7], [-1, -1], [20, 3], [1, 31], [0.2, 31.9],
+               [30, 31], [3.7, 4.1]]
+
+
+def test_real_instances_and_context_l2_loss_match_the_per_sample_loop():
+    t_len, depth, t_moment, t_ctx = 32, 3, 16, 8
+    batch = len(INSTANCE_GT)
+    rng = np.random.default_rng(7)
+    gt = -np.ones((batch, 4, 2), np.float32)
+    gt[:, 0] = INSTANCE_GT
+    arrays = [rng.standard_normal(shape).astype(np.float32)
+              for shape in ((batch, t_len, depth), (batch, t_ctx, depth), (batch, t_ctx, depth))]
+    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
+        features, gen_start, gen_end = (tf.constant(a) for a in arrays)
+        gt_t = tf.constant(gt)
+        new = [real_instances(features, gt_t, t_moment), context_l2_loss(features, gt_t, gen_start, gen_end)]
+        ref = [loop_real_instances(features, gt_t, t_moment), loop_context_l2_loss(features, gt_t, gen_start, gen_end)]
+        s_c = tf.clip_by_value(tf.cast(tf.floor(gt_t[:, 0, 0]), tf.int32), 1, t_len - 2)
+        e_c = tf.clip_by_value(tf.cast(tf.math.ceil(gt_t[:, 0, 1]), tf.int32), s_c + 1, t_len - 1)
+        contexts = [resize_segments(features, tf.zeros_like(s_c), s_c, t_ctx),
+                    resize_segments(features, e_c, t_len - e_c, t_ctx)]
+        grads = [tf.gradients(loss, [gen_start, gen_end]) for loss in (new[1], ref[1][0])]
+        (instances, loss, starts, ends), (ref_instances, (ref_loss, ref_starts, ref_ends)), (g_new, g_ref) = sess.run(
+            [new + contexts, ref, grads])
+    assert instances.shape == (batch, t_moment, depth)
+    assert np.array_equal(instances, ref_instances)
+    assert np.array_equal(starts, ref_starts) and np.array_equal(ends, ref_ends)
+    assert all(np.array_equal(a, b) for a, b in zip(g_new, g_ref))
+    assert loss > 0
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-6)      # one reduction instead of B: last-bit differences
+
+
+@pytest.mark.parametrize("n_in,n_out", [(5, 3), (7, 1), (4, 4), (3, 10), (256, 358), (128, 77)])
+def test_resize_segments_is_the_kernel_on_every_slice(n_in, n_out):
+    rng = np.random.default_rng(n_in + n_out)
+    x = rng.standard_normal((3, n_in + 4, 2)).astype(np.float32)
+    starts = np.array([0, 2, 4], np.int32)
+    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
+        got = sess.run(resize_segments(tf.constant(x), tf.constant(starts), tf.fill([3], n_in), n_out))
+        expected = sess.run([resize_temporal(tf.constant(x[i, s:s + n_in]), n_out) for i, s in enumerate(starts)])
+    assert np.array_equal(got, np.stack(expected))
+
+
+def test_graph_size_does_not_depend_on_the_batch_size():
+    counts = []
+    for batch in (2, 40):
+        with tf.Graph().as_default() as graph:
+            def zeros(n):
+                return tf.compat.v1.placeholder(tf.float32, [batch, n, 4])     # tf.zeros folds small sizes
+            splice(zeros(64), zeros(32), zeros(32), tf.fill([batch], 14), tf.fill([batch], 3), 128)
+            splice(zeros(64), zeros(32), zeros(32), tf.fill([batch], 14), tf.fill([batch], 3), 128, mode="concat")
+            gt = tf.compat.v1.placeholder(tf.float32, [batch, 3, 2])
+            real_instances(zeros(128), gt, 64)
+            context_l2_loss(zeros(128), gt, zeros(32), zeros(32))
+            counts.append(len(graph.get_operations()))
+    assert counts[0] == counts[1]

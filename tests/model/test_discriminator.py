@@ -1,4 +1,4 @@
-"""Tests of aher/model/discriminator.py: names, ref §6.3 parameter count, sharing, flattened layout, groups."""
+"""Tests of aher/model/discriminator.py: names, paper_vs_code §6.3 parameter count, sharing, flattened layout, groups."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Tests of aher/model/heads.py: layouts, the pooled/anchor classifier invariant, ref §3 parameter totals."""
+"""Tests of aher/model/heads.py: layouts, the pooled/anchor classifier invariant, paper_vs_code §3 parameter totals."""
 
 import numpy as np
 import pytest

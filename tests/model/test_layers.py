@@ -1,4 +1,4 @@
-"""Tests of aher/model/layers.py: variable names/shapes/initialisers (ref §2.1, §13) and the ops."""
+"""Tests of aher/model/layers.py: variable names/shapes/initialisers (paper_vs_code §2.1, paper_vs_code §13) and the ops."""
 
 import numpy as np
 import pytest

@@ -1,16 +1,26 @@
-"""Tests of aher/model/losses.py against independent numpy re-computations of reference §5.1-§5.3.
+"""Tests of aher/model/losses.py against independent numpy re-computations of paper_vs_code §5.1-paper_vs_code §5.3.
 
 The numpy functions below are written from the reference's formulas, not from the module: the
 hard-negative threshold uses a full sort instead of top_k, masks are multiplied instead of
 selected, and every reduction is spelt out.
 """
 
+import ast
+import inspect
+import pathlib
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from aher.model.losses import (LossConfig, adversarial_losses, classification_loss,
-                               localization_losses, mine_hard_negatives)
+from aher.model import losses as losses_module
+from aher.model.losses import (ADVERSARIAL_MASKS, CLS_CELLS, OFFSET_TARGETS, OVERLAP_TARGETS,
+                               AnchorGeometry, LossConfig, actionness_loss, adversarial_losses,
+                               anchor_geometry, background_anchors, cell_labels, classification_loss,
+                               discriminator_losses, foreground_cells, generator_loss,
+                               hardest_negatives, localization_losses, mine_hard_negatives,
+                               negative_budget, offset_loss, overlap_loss, overlap_valid,
+                               selected_count)
 
 RTOL = 1e-5
 ATOL = 1e-6
@@ -171,7 +181,7 @@ def hand_batch():
 
 
 # ------------------------------------------------------------------------------------------------
-# L_reg (§5.1)
+# L_reg (paper_vs_code §5.1)
 # ------------------------------------------------------------------------------------------------
 
 def test_classification_loss_matches_numpy_and_upstream_reduction():
@@ -202,7 +212,7 @@ def test_classification_accuracy_counts_rows():
 
 
 # ------------------------------------------------------------------------------------------------
-# localization loss set (§5.2)
+# localization loss set (paper_vs_code §5.2)
 # ------------------------------------------------------------------------------------------------
 
 def test_hand_batch_values_and_counts():
@@ -392,7 +402,7 @@ def test_random_batches_match_numpy(seed):
 
 
 # ------------------------------------------------------------------------------------------------
-# adversarial losses (§5.3)
+# adversarial losses (paper_vs_code §5.3)
 # ------------------------------------------------------------------------------------------------
 
 def adversarial_inputs(seed):
@@ -442,14 +452,14 @@ def test_adversarial_empty_mask_gives_finite_zeros():
 
 
 # ------------------------------------------------------------------------------------------------
-# paper-vs-code options (reference §11.1 items 3, 4, 6, 10)
+# paper-vs-code options (paper_vs_code §11.1 items 3, 4, 6, 10)
 # ------------------------------------------------------------------------------------------------
 
 PAPER = LossConfig(offset_target="decoded", overlap_target="refined", cls_cells="foreground")
 
 
 def np_decode_cw(offsets, centers, widths, scaling=(0.1, 0.1)):
-    """Eq. 5 / reference §4.3 decoding to (centre, width), float64."""
+    """Eq. 5 / paper_vs_code §4.3 decoding to (centre, width), float64."""
     offsets = np.asarray(offsets, np.float64)
     center = offsets[..., 0] * widths * scaling[0] + centers
     width = widths * np.exp(offsets[..., 1] * scaling[1])
@@ -667,8 +677,8 @@ def test_random_batches_options_match_numpy(seed):
 
 
 def test_invalid_options_and_missing_anchors_raise():
-    for field, allowed in (("offset_target", "'encoded', 'decoded'"), ("overlap_target", "'anchor', 'refined'"),
-                           ("cls_cells", "'all', 'foreground'")):
+    for field, allowed in (("offset_target", "encoded, decoded"), ("overlap_target", "anchor, refined"),
+                           ("cls_cells", "all, foreground")):
         with pytest.raises(ValueError, match=f"{field}.*{allowed}"):
             LossConfig(**{field: "paper"})
     inputs = hand_batch()
@@ -747,3 +757,230 @@ def test_adversarial_separate_masks_by_hand_and_empty_sides():
     assert losses["discriminator_fake"] == 0.0 and losses["generator"] == 0.0
     assert np.all(g_df == 0) and np.all(np.isfinite(g_dr))
     np.testing.assert_allclose(losses["discriminator_real"], real, rtol=RTOL)
+
+
+# ------------------------------------------------------------------------------------------------
+# each term alone, on tiny inputs computed by hand
+# ------------------------------------------------------------------------------------------------
+
+def test_option_tables_hold_upstream_first_and_match_the_defaults():
+    assert list(OFFSET_TARGETS) == ["encoded", "decoded"]
+    assert list(OVERLAP_TARGETS) == ["anchor", "refined"]
+    assert list(CLS_CELLS) == ["all", "foreground"]
+    assert list(ADVERSARIAL_MASKS) == ["joint", "separate"]
+    default = LossConfig()
+    assert (default.offset_target, default.overlap_target, default.cls_cells) == ("encoded", "anchor", "all")
+    assert inspect.signature(adversarial_losses).parameters["mask"].default == "joint"
+
+
+def test_compositions_dispatch_through_the_tables(monkeypatch):
+    # replacing a table entry changes exactly the term it feeds
+    inputs = hand_batch()
+    monkeypatch.setitem(OFFSET_TARGETS, "encoded", lambda offsets, targets, geometry, positive: tf.zeros_like(offsets))
+    monkeypatch.setitem(OVERLAP_TARGETS, "anchor", lambda offsets, targets, geometry, valid: tf.ones_like(targets["giou"]))
+    monkeypatch.setitem(CLS_CELLS, "all", lambda logits, labels, positive, weight: (tf.constant(7.0), tf.constant(0.5)))
+    monkeypatch.setitem(ADVERSARIAL_MASKS, "joint", lambda g_real, g_fake, pos_thr, bg_thr: (g_real < 2.0, g_fake < 2.0))
+    d_real, d_fake, g_real, g_fake = adversarial_inputs(0)
+    with tf.Graph().as_default():
+        _, losses = build_localization(inputs)
+        adv = adversarial_losses(const(d_real), const(d_fake), const(g_real), const(g_fake))
+        got, got_adv = run([losses, adv])
+    expected = np_localization(**inputs)
+    assert got["offset"] == 0.0
+    valid = inputs["giou"] != -1
+    np.testing.assert_allclose(got["overlap"], 25.0 * np.mean((inputs["overlap"][valid] - 1.0) ** 2), rtol=RTOL)
+    assert (got["classification"], got["accuracy"]) == (7.0, 0.5)
+    np.testing.assert_allclose(got["actionness"], expected["actionness"], rtol=RTOL)
+    assert got_adv["num_background"] == d_real.size                # every position in the patched mask
+
+
+def test_negative_budget_and_hardest_negatives_alone():
+    # positive: 0; candidates: 1..4 (p_bg .1 .4 .2 .3); 5 is neither (gscores .5)
+    positive = np.array([[True, False, False, False, False, False]])
+    candidate = np.array([[False, True, True, True, True, False]])
+    proplogits = np.array([[prop_row(p) for p in (.9, .1, .4, .2, .3, .05)]], np.float32)
+    with tf.Graph().as_default():
+        pos, cand = tf.constant(positive), tf.constant(candidate)
+        budgets = [negative_budget(pos, cand, r) for r in (1.0, 2.5, 9.0)]
+        negatives = [hardest_negatives(const(proplogits), cand, tf.constant(n)) for n in (2, 4, 0)]
+        got_budgets, got_neg = run([budgets, negatives])
+    # int(r * 1) + B(1), capped by #cand = 4
+    assert list(got_budgets) == [min(int(1.0) + 1, 4), min(int(2.5) + 1, 4), 4]
+    # n_neg = 2: tau = .2 -> {.1}; n_neg = 4: tau = .4 -> {.1, .2, .3}; n_neg = 0: none
+    np.testing.assert_array_equal(got_neg[0], [[False, True, False, False, False, False]])
+    np.testing.assert_array_equal(got_neg[1], [[False, True, False, True, True, False]])
+    assert not got_neg[2].any()
+
+
+def test_selected_count_and_actionness_loss_alone():
+    proplogits = np.array([[[0.5, 1.5], [2.0, -1.0], [0.0, 3.0], [1.0, 1.0]]], np.float32)
+    positive = np.array([[True, False, False, False]])
+    negative = np.array([[False, True, False, False]])
+    none = np.zeros_like(positive)
+    with tf.Graph().as_default():
+        p, n, z = tf.constant(positive), tf.constant(negative), tf.constant(none)
+        m = selected_count(p, n)
+        loss = actionness_loss(const(proplogits), p, n, m, 2.0)
+        empty = actionness_loss(const(proplogits), z, z, selected_count(z, z), 2.0)
+        got_m, got_loss, got_empty = run([m, loss, empty])
+    # anchor 0 is foreground (class 1), anchor 1 background (class 0); anchors 2, 3 unselected
+    expected = 2.0 * (np_ce(proplogits[0, 0], 1) + np_ce(proplogits[0, 1], 0)) / 2
+    assert got_m == 2.0
+    np.testing.assert_allclose(got_loss, expected, rtol=RTOL)
+    assert got_empty == 0.0
+
+
+def tiny_geometry():
+    """Two anchors (centre 10, width 20) and (centre 40, width 8), prior scaling 0.1."""
+    return np.array([10.0, 40.0], np.float32), np.array([20.0, 8.0], np.float32)
+
+
+def test_offset_target_table_residuals():
+    centers, widths = tiny_geometry()
+    offsets = np.array([[[1.0, 0.0], [0.5, -2.0]]], np.float32)
+    gloc = np.array([[[0.25, -1.0], [np.inf, 0.0]]], np.float32)
+    gboxes = np.array([[[0.0, 16.0], [np.inf, np.inf]]], np.float32)   # garbage on anchor 1
+    positive = np.array([[True, False]])
+    with tf.Graph().as_default():
+        geometry = AnchorGeometry(const(centers), const(widths), (0.1, 0.1))
+        targets = {"glocalisations": const(gloc), "gboxes": const(gboxes)}
+        off = const(offsets)
+        residuals = {name: fn(off, targets, geometry, tf.constant(positive)) for name, fn in OFFSET_TARGETS.items()}
+        grad = tf.gradients(tf.reduce_sum(residuals["decoded"]), off)[0]
+        got, got_grad = run([residuals, grad])
+    np.testing.assert_array_equal(got["encoded"], offsets - gloc)
+    # decoded anchor 0: c = 1 * 20 * 0.1 + 10 = 12, w = 20; GT [0, 16]: g_c = 8, g_w = 16
+    np.testing.assert_allclose(got["decoded"][0, 0], [(12 - 8) / 20, (20 - 16) / 20], rtol=RTOL)
+    np.testing.assert_array_equal(got["decoded"][0, 1], [0.0, 0.0])    # not positive
+    assert np.all(np.isfinite(got_grad)) and np.all(got_grad[0, 1] == 0)
+
+
+def test_offset_loss_alone():
+    residual = np.array([[[0.5, 2.0], [3.0, 3.0], [-0.2, 0.0]]], np.float32)
+    positive = np.array([[True, False, True]])
+    with tf.Graph().as_default():
+        loss = offset_loss(const(residual), tf.constant(positive), tf.constant(4.0), 1.5)
+        empty = offset_loss(const(residual), tf.constant(positive), tf.constant(0.0), 1.5)
+        got, got_empty = run([loss, empty])
+    # SL1: 0.5 -> 0.125, 2.0 -> 1.5, -0.2 -> 0.02, 0 -> 0; anchor 1 is not positive
+    np.testing.assert_allclose(got, 1.5 * (0.125 + 1.5 + 0.02) / 4, rtol=RTOL)
+    assert got_empty == 0.0
+
+
+def test_overlap_target_table_targets():
+    centers, widths = tiny_geometry()
+    offsets = np.array([[[0.0, 0.0], [0.0, 0.0]]], np.float32)
+    giou = np.array([[0.6, -1.0]], np.float32)
+    gboxes = np.array([[[10.0, 30.0], [np.inf, np.inf]]], np.float32)
+    with tf.Graph().as_default():
+        geometry = AnchorGeometry(const(centers), const(widths), (0.1, 0.1))
+        targets = {"giou": const(giou), "gboxes": const(gboxes)}
+        off = const(offsets)
+        valid = overlap_valid(targets["giou"])
+        got_targets = {name: fn(off, targets, geometry, valid) for name, fn in OVERLAP_TARGETS.items()}
+        grad = tf.gradients(tf.reduce_sum(got_targets["refined"]), off, unconnected_gradients="zero")[0]
+        got, got_valid, got_grad = run([got_targets, valid, grad])
+    np.testing.assert_array_equal(got_valid, [[True, False]])
+    np.testing.assert_array_equal(got["anchor"], giou)
+    # refined anchor 0: decoded box [0, 20] vs GT [10, 30]: inter 10, union 30
+    np.testing.assert_allclose(got["refined"][0, 0], 10.0 / 30.0, rtol=RTOL)
+    assert got["refined"][0, 1] == 0.0                                # giou = -1
+    assert np.all(got_grad == 0)                                      # stop_gradient
+
+
+def test_overlap_loss_alone():
+    overlap = np.array([[0.5, 0.2, 0.9]], np.float32)
+    target = np.array([[0.3, 0.9, -1.0]], np.float32)
+    with tf.Graph().as_default():
+        loss = overlap_loss(const(overlap), const(target), tf.constant([[True, True, False]]), 25.0)
+        empty = overlap_loss(const(overlap), const(target), tf.zeros([1, 3], tf.bool), 25.0)
+        got, got_empty = run([loss, empty])
+    np.testing.assert_allclose(got, 25.0 * (0.2 ** 2 + 0.7 ** 2) / 2, rtol=RTOL)
+    assert got_empty == 0.0
+
+
+def test_cell_labels_and_foreground_cells():
+    logits = np.zeros((2, 2, 4), np.float32)
+    positive = np.array([[False, False, True, False, False, False],      # anchor 2 -> cell 0
+                         [False, False, False, True, False, False]])     # anchor 3 -> cell 1
+    with tf.Graph().as_default():
+        got_labels, got_cells = run([cell_labels(const(logits), const([3, 1], tf.int32)),
+                                     foreground_cells(tf.constant(positive), const(logits))])
+    np.testing.assert_array_equal(got_labels, [[3, 3], [1, 1]])
+    np.testing.assert_array_equal(got_cells, [[True, False], [False, True]])
+
+
+def test_cls_cells_table_terms():
+    logits = np.array([[[2.0, 0.0, 0.0], [0.0, 1.0, 0.5]],
+                       [[0.0, 0.0, 3.0], [1.0, 0.0, 0.0]]], np.float32)
+    labels = np.array([0, 2], np.int32)
+    positive = np.array([[False, False, False, True, False, False],     # cell (0, 1)
+                         [True, False, False, False, False, False]])    # cell (1, 0)
+    with tf.Graph().as_default():
+        args = (const(logits), const(labels, tf.int32))
+        terms = {name: fn(*args, tf.constant(positive), 2.0) for name, fn in CLS_CELLS.items()}
+        empty = CLS_CELLS["foreground"](*args, tf.zeros([2, 6], tf.bool), 2.0)
+        got, got_empty = run([terms, empty])
+    ce = np_ce(logits, np.array([[0, 0], [2, 2]]))
+    # all: 2 · Σ CE / B; argmax hits (0,0) and (1,0) of 4 cells
+    np.testing.assert_allclose(got["all"][0], 2.0 * ce.sum() / 2, rtol=RTOL)
+    assert got["all"][1] == pytest.approx(0.5)
+    # foreground: cells (0, 1) (wrong) and (1, 0) (right)
+    np.testing.assert_allclose(got["foreground"][0], 2.0 * (ce[0, 1] + ce[1, 0]) / 2, rtol=RTOL)
+    assert got["foreground"][1] == pytest.approx(0.5)
+    assert tuple(got_empty) == (0.0, 0.0)
+
+
+def test_background_anchors_and_adversarial_mask_table():
+    g_real = np.array([[0.1, 0.1, 0.5, 0.1, 0.29]], np.float32)
+    g_fake = np.array([[0.1, 0.9, 0.1, 0.3, 0.0]], np.float32)
+    with tf.Graph().as_default():
+        gr, gf = const(g_real), const(g_fake)
+        got_bg = run(background_anchors(gf))
+        got = run({name: fn(gr, gf, 0.7, 0.3) for name, fn in ADVERSARIAL_MASKS.items()})
+    np.testing.assert_array_equal(got_bg, [[True, False, True, False, True]])   # 0.3 is not < 0.3
+    bg_real = [[True, True, False, True, True]]
+    bg_fake = [[True, False, True, False, True]]
+    for mask in got["joint"]:
+        np.testing.assert_array_equal(mask, [[True, False, False, False, True]])
+    np.testing.assert_array_equal(got["separate"][0], bg_real)
+    np.testing.assert_array_equal(got["separate"][1], bg_fake)
+
+
+def test_discriminator_and_generator_terms_alone():
+    d_real = np.array([[0.3, -1.0, 2.0]], np.float32)
+    d_fake = np.array([[-0.7, 1.0, 0.5]], np.float32)
+    mask_real = np.array([[True, True, False]])
+    mask_fake = np.array([[False, True, True]])
+    with tf.Graph().as_default():
+        dr, df = const(d_real), const(d_fake)
+        terms = (discriminator_losses(dr, df, tf.constant(mask_real), tf.constant(mask_fake), 0.1),
+                 generator_loss(df, tf.constant(mask_fake), 0.1),
+                 generator_loss(df, tf.zeros([1, 3], tf.bool), 0.1))
+        (got_real, got_fake), got_gen, got_empty = run(terms)
+    np.testing.assert_allclose(got_real, 0.1 * (np_bce(0.3, 1.0) + np_bce(-1.0, 1.0)) / 2, rtol=RTOL)
+    np.testing.assert_allclose(got_fake, 0.1 * (np_bce(1.0, 0.0) + np_bce(0.5, 0.0)) / 2, rtol=RTOL)
+    np.testing.assert_allclose(got_gen, 0.1 * (np_bce(1.0, 1.0) + np_bce(0.5, 1.0)) / 2, rtol=RTOL)
+    assert got_empty == 0.0
+
+
+def test_anchor_geometry_only_for_the_decoding_options():
+    centers, widths = tiny_geometry()
+    with tf.Graph().as_default():
+        assert anchor_geometry(LossConfig(), {}, None, None, (0.1, 0.1)) is None
+        assert anchor_geometry(LossConfig(cls_cells="foreground"), {}, None, None, (0.1, 0.1)) is None
+        both = LossConfig(offset_target="decoded", overlap_target="refined")
+        with pytest.raises(ValueError, match="offset_target='decoded' and .*overlap_target='refined'.*gboxes"):
+            anchor_geometry(both, {}, centers, widths, (0.1, 0.1))
+        geometry = anchor_geometry(both, {"gboxes": None}, centers, widths, (0.2, 0.3))
+        got = run([geometry.centers, geometry.widths])
+    assert geometry.prior_scaling == (0.2, 0.3)
+    np.testing.assert_array_equal(got[0], centers)
+    np.testing.assert_array_equal(got[1], widths)
+
+
+def test_module_functions_stay_short():
+    tree = ast.parse(pathlib.Path(losses_module.__file__).read_text())
+    lengths = {node.name: node.end_lineno - node.lineno + 1 for node in ast.walk(tree)
+               if isinstance(node, ast.FunctionDef)}
+    assert max(lengths.values()) <= 60, lengths

@@ -1,4 +1,4 @@
-"""Anchor matching (reference §4.1-4.2): hand cases on both implementations, TF == numpy."""
+"""Anchor matching (paper_vs_code §4.1-4.2): hand cases on both implementations, TF == numpy."""
 
 import numpy as np
 import pytest
@@ -139,7 +139,7 @@ def test_video_without_gt(match):
 
 
 def test_single_slot_batch_of_one(match):
-    gt = np.array([[[128.0, 384.0]]], np.float32)       # G = 1, B = 1: the moment box of ref §1.4
+    gt = np.array([[[128.0, 384.0]]], np.float32)       # G = 1, B = 1: the moment box of paper_vs_code §1.4
     out = match(gt)
     check_invariants(out, gt)
     n = flat_index(512, 7, 0, 0)                        # [0, 256]: inter 128, union 384

@@ -1,7 +1,7 @@
 """Tests of aher.model.postprocess: 1-D NMS, decoding/selection/scoring, result JSON, evaluator round trip.
 
 Toy geometry: T = 32 -> anchor layers of 8, 4, 2, 1 cells (15 cells, 45 anchors), steps 4, 8, 16,
-32 grid units.  Expected boxes are computed here from the reference formulas (§2.3, §4.3), not
+32 grid units.  Expected boxes are computed here from the reference formulas (paper_vs_code §2.3, paper_vs_code §4.3), not
 from aher.model.anchors / box_coder, so that a wrong flatten order would show.
 """
 
@@ -29,7 +29,7 @@ DURATION = 64.0          # 2 seconds per grid unit
 
 
 def anchor_seconds(index, duration=DURATION):
-    """Clipped [start, end] in seconds of flat anchor ``index`` (zero offsets), from ref §2.3/§4.3."""
+    """Clipped [start, end] in seconds of flat anchor ``index`` (zero offsets), from paper_vs_code §2.3/paper_vs_code §4.3."""
     cell, a = divmod(index, 3)
     for length in CELLS_PER_LAYER:
         if cell < length:

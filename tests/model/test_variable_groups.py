@@ -1,8 +1,8 @@
-"""Tests of aher/model/variable_groups.py against the table of ref §7.2 (which sub-step updates what).
+"""Tests of aher/model/variable_groups.py against the table of paper_vs_code §7.2 (which sub-step updates what).
 
 The expected sets are spelt out by hand from the reference for a tiny 3-layer graph holding every
 kind of variable: backbone, box heads, pooled classifiers of both label spaces, weight transfer,
-and stand-in generators / discriminators created under their top-level scopes (ref §6.1, §6.3).
+and stand-in generators / discriminators created under their top-level scopes (paper_vs_code §6.1, paper_vs_code §6.3).
 """
 
 import pytest
@@ -38,7 +38,7 @@ TRANSFER = wb("aher/conv_a1_box/transfer/fc1", "aher/conv_a1_box/transfer/fc2",
 GENERATORS = wb("g_conv_s1", "g_conv_s2", "g_conv_e1", "g_conv_e2")
 DISCRIMINATORS = wb("conv_a1_adv/d_conv_adv", "conv_a2_adv/d_conv_adv", "conv_a3_adv/d_conv_adv")
 
-# ref §7.2, "Which step updates which variable"
+# paper_vs_code §7.2, "Which step updates which variable"
 EXPECTED_STEPS = {
     "S1": BACKBONE | CLS_MOMENT,                        # kin_cls
     "S2": CLS_UNTRIMMED,                                # anet_cls
@@ -47,8 +47,8 @@ EXPECTED_STEPS = {
     "S5a": DISCRIMINATORS,                              # d_vars
     "S5bc": GENERATORS,                                 # g_vars
     "S6": BACKBONE | BOX_HEADS,                         # kin_loc
-    "pretrain": CLS_UNTRIMMED | BACKBONE | BOX_HEADS | TRANSFER,   # S2 + S3 (ref §7.5)
-    # the paper's baselines (ref §11.2), not in the release:
+    "pretrain": CLS_UNTRIMMED | BACKBONE | BOX_HEADS | TRANSFER,   # S2 + S3 (paper_vs_code §7.5)
+    # the paper's baselines (paper_vs_code §11.2), not in the release:
     "SM": BACKBONE | BOX_HEADS | TRANSFER,              # AherNet_M: localization on moments alone
     "SL2": GENERATORS,                                  # AherNet_A-: L2 context loss
 }
@@ -66,7 +66,7 @@ def build_full_graph():
     cls_moment = [pooled_classifier(e, j, 4, "moment") for j, e in enumerate(backbone(moments, TINY, 3), 1)]
     for j, e in enumerate(backbone(moments, TINY, 3), 1):
         box_heads(e, j)
-    # generators G1, G2 (top level, ref §6.1)
+    # generators G1, G2 (top level, paper_vs_code §6.1)
     conv1d(conv1d(moments, 4, 3, 1, "g_conv_s1"), 3, 3, 2, "g_conv_s2")
     conv1d(conv1d(moments, 4, 3, 1, "g_conv_e1"), 3, 3, 2, "g_conv_e2")
     # Ksyn / Afg / Aun: loc graphs with transfer, ANet pooled classifier
@@ -79,7 +79,7 @@ def build_full_graph():
         _, w, b = pooled_classifier(e, j, 2, "untrimmed")
         box_heads(e, j)
         transfer_weights(w, b, j)
-    # discriminators (top level, ref §6.3), real then fake
+    # discriminators (top level, paper_vs_code §6.3), real then fake
     for ends in (un_ends, syn_ends):
         for j, e in enumerate(ends, 1):
             with tf.compat.v1.variable_scope(f"conv_a{j}_adv", reuse=tf.compat.v1.AUTO_REUSE):

@@ -1,4 +1,4 @@
-"""Tests of aher/model/weight_transfer.py: identity-init behaviour of T (ref §3.2), sharing, §3 parameter total."""
+"""Tests of aher/model/weight_transfer.py: identity-init behaviour of T (paper_vs_code §3.2), sharing, paper_vs_code §3 parameter total."""
 
 import numpy as np
 import pytest

@@ -22,9 +22,9 @@ import tensorflow as tf
 import yaml
 
 from aher.config import load_config, save_config
-from aher.model.context import ContextConfig, generators
+from aher.model.context import generators
 from aher.model.discriminator import discriminator_logits
-from aher.model.graph import AherNet, ModelConfig
+from aher.model.graph import AherNet
 from aher.tools import convert_upstream_checkpoint as converter
 from aher.tools.upstream_variables import to_upstream, upstream_adam_names
 from aher.train.algorithm1 import build_algorithm1_graph
@@ -81,14 +81,14 @@ def upstream_adams(names):
 def project_shapes(config, classes=CLASSES):
     """{upstream name: shape} of every model variable for ``config`` (forward branches only)."""
     with tf.Graph().as_default():
-        model = ModelConfig.from_dict(config["model"])
+        model = config.model
         net = AherNet(model, classes)
         moments = tf.zeros([1, model.moment_length, model.feature_dim])
         untrimmed = tf.zeros([1, model.temporal_length, model.feature_dim])
         for space in classes:
             net.classify(moments, space)
             points = net.localize(untrimmed, space)["end_points"]
-        generators(moments, ContextConfig(**config["context"]))
+        generators(moments, config.context)
         discriminator_logits(points)
         return {to_upstream(v.op.name): v.shape.as_list() for v in tf.compat.v1.trainable_variables()}
 
@@ -141,7 +141,7 @@ def write_raw(prefix, arrays):
 def released(tmp_path_factory, project_root):
     """A released-style snapshot at small shapes (trainable variables only) and its config file."""
     root = tmp_path_factory.mktemp("released")
-    config = load_config(project_root / PAPER, SMALL)
+    config = load_config(project_root / PAPER, SMALL).to_dict()
     config.pop("_source")
     save_config(config, root / "small.yaml")       # standalone: immune to edits of configs/ meanwhile
     config = load_config(root / "small.yaml")
@@ -216,7 +216,7 @@ def test_small_round_trip_weights_adam_state_iteration(trained):
 
 def test_run_folder_resumes_with_the_same_config(trained):
     with open(trained["out"] / "config.yaml") as fh:
-        assert yaml.safe_load(fh) == trained["config"]
+        assert yaml.safe_load(fh) == trained["config"].to_dict()
     RunDir(trained["out"], trained["config"], resume=True).close()        # the resume rule accepts it
 
 
@@ -384,7 +384,7 @@ def test_paper_checkpoint_reproduces_the_released_forward_pass(tmp_path, project
 
     trace = load_trace("b_forward")
     with tf.Graph().as_default():
-        net = AherNet(ModelConfig.from_dict(config["model"]), {"moment": 600, "untrimmed": 200})
+        net = AherNet(config.model, {"moment": 600, "untrimmed": 200})
         loc = net.localize(tf.constant(trace["x_untrimmed"]), "moment")
         logits = tf.stack(net.classify(tf.constant(trace["x_moment"]), "moment")["logits"])
         saver = tf.compat.v1.train.Saver([v for v in tf.compat.v1.global_variables()

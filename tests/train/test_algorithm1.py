@@ -1,6 +1,6 @@
 """Algorithm 1: every sub-step changes exactly its variable groups; resume continues.
 
-The expected groups are written out here by hand from reference §7.2 (not read from
+The expected groups are written out here by hand from paper_vs_code §7.2 (not read from
 aher.model.variable_groups), so a wrong table in the code fails this test.
 """
 
@@ -12,7 +12,7 @@ from aher.config import load_config
 from aher.model import variable_groups
 from aher.train.algorithm1 import build_algorithm1_graph
 
-# Reference §7.2 table: sub-step -> groups it updates.
+# paper_vs_code §7.2 table: sub-step -> groups it updates.
 EXPECTED = {
     "S1": {"backbone", "cls_moment"},
     "S2": {"cls_untrimmed"},
@@ -27,12 +27,10 @@ EXPECTED = {
 T, D, B = 32, 8, 4
 
 
-def tiny_config():
-    cfg = load_config("configs/synthetic_tiny.yaml")
-    cfg["model"].update(feature_dim=D, temporal_length=T, conv1_width=8, conv2_width=8, anchor_widths=[8] * 8)
-    cfg["context"]["hidden_width"] = 8
-    cfg["train"]["batch_size"] = B
-    return cfg
+def tiny_config(*overrides):
+    return load_config("configs/synthetic_tiny.yaml", [
+        f"model.feature_dim={D}", f"model.temporal_length={T}", "model.conv1_width=8", "model.conv2_width=8",
+        f"model.anchor_widths={[8] * 8}", "context.hidden_width=8", f"train.batch_size={B}", *overrides])
 
 
 def memory_streams(seed=0):
@@ -90,8 +88,7 @@ def test_ten_adam_optimizers_with_own_slots():
 
 
 def test_s1_can_leave_the_backbone_alone():
-    cfg = tiny_config()
-    cfg["train"]["s1_updates_backbone"] = False
+    cfg = tiny_config("train.s1_updates_backbone=false")
     with tf.Graph().as_default():
         loop = build_algorithm1_graph(cfg, memory_streams(), {"untrimmed": 2, "moment": 3})
         trainables = tf.compat.v1.trainable_variables()
@@ -109,43 +106,39 @@ def test_s1_can_leave_the_backbone_alone():
 def test_synthetic_gt_follows_context_ids(fix):
     from aher.model.context import splice_layout
 
-    cfg = tiny_config()
-    cfg["context"]["fix_odd_gt"] = fix
+    cfg = tiny_config(f"context.fix_odd_gt={str(fix).lower()}")
     with tf.Graph().as_default():
         loop = build_algorithm1_graph(cfg, memory_streams(), {"untrimmed": 2, "moment": 3})
         with tf.compat.v1.Session() as sess:
             sess.run([tf.compat.v1.global_variables_initializer(), tf.compat.v1.local_variables_initializer()])
             sess.run(loop.load_batches)
-            gt = sess.run(loop.synthetic["gt"])
+            gt = sess.run(loop.tensors["gt"])
     for i, (r, p) in enumerate(zip([14, 17, 19, 15], [1, 19, 7, 10])):
         expected = splice_layout(r, p, odd=bool(i % 2), temporal_length=T, fix_odd_gt=fix)["gt"]
         assert tuple(gt[i, 0]) == pytest.approx(tuple(expected))
 
 
 def test_resume_continues_from_the_saved_iteration(tmp_path):
-    from aher.train.algorithm1 import train_algorithm1
+    from aher.train.driver import train_run
 
     cfg = load_config("configs/k600_synthetic_tiny.yaml",
                       [f"data.root={tmp_path / 'data'}", "train.iterations=4", "train.snapshot_every=2"])
-    run, last = train_algorithm1(cfg, tmp_path / "run", progress=False, log=lambda *_: None)
+    run, last = train_run(cfg, tmp_path / "run", progress=False, log=lambda *_: None)
     assert last.endswith("model.ckpt-4")
-    cfg["train"]["iterations"] = 6
+    cfg = cfg.with_overrides("train.iterations=6")
     with pytest.raises(Exception, match="already holds checkpoints"):
-        train_algorithm1(cfg, tmp_path / "run", progress=False, log=lambda *_: None)
-    run, last = train_algorithm1(cfg, tmp_path / "run", resume=True, progress=False, log=lambda *_: None)
+        train_run(cfg, tmp_path / "run", progress=False, log=lambda *_: None)
+    run, last = train_run(cfg, tmp_path / "run", resume=True, progress=False, log=lambda *_: None)
     assert last.endswith("model.ckpt-6")
     log = (tmp_path / "run" / "train.log").read_text()
     assert "resumed at iteration 4" in log and "it 5/6" not in log.split("resumed at iteration 4")[0]
 
 
 def test_paper_variants_build_and_train_one_iteration():
-    """Every paper-side value of the §11 switches builds and runs (values stay finite)."""
-    cfg = tiny_config()
-    cfg["loss"].update(offset_target="decoded", overlap_target="refined", cls_cells="foreground")
-    cfg["adversarial"].update(mask="separate", g_steps=1)
-    cfg["context"].update(mode="concat")
-    cfg["model"]["prior_scaling"] = [1.0, 1.0]
-    cfg["train"]["s1_updates_backbone"] = False
+    """Every paper-side value of the paper_vs_code §11 switches builds and runs (values stay finite)."""
+    cfg = tiny_config("loss.offset_target=decoded", "loss.overlap_target=refined", "loss.cls_cells=foreground",
+                      "adversarial.mask=separate", "adversarial.g_steps=1", "context.mode=concat",
+                      "model.prior_scaling=[1.0, 1.0]", "train.s1_updates_backbone=false")
     with tf.Graph().as_default():
         loop = build_algorithm1_graph(cfg, memory_streams(), {"untrimmed": 2, "moment": 3})
         assert [s.name for s in loop.steps] == ["S1", "S2", "S3", "S4", "S5a", "S5b", "S6"]
@@ -164,7 +157,7 @@ def test_paper_variants_build_and_train_one_iteration():
     ("zero", ["S1"]),
 ])
 def test_baseline_variants_run_their_sub_steps(method, steps):
-    """The paper's baselines (§11.2) are Algorithm 1 with fewer or other sub-steps; each trains only its groups."""
+    """The paper's baselines (paper_vs_code §11.2) are Algorithm 1 with fewer or other sub-steps; each trains only its groups."""
     expected = dict(EXPECTED, SM={"backbone", "box_heads", "transfer"}, SL2={"generators"})
     with tf.Graph().as_default():
         loop = build_algorithm1_graph(tiny_config(), memory_streams(), {"untrimmed": 2, "moment": 3}, method=method)

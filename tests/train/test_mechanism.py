@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from aher.cli import UserError
+from aher.errors import UserError
 from aher.diagnostics import main as diagnostics_main
 from aher.model.anchors import anchor_layers
 from aher.model.context import splice_layout
@@ -109,8 +109,7 @@ def build(cfg, method):
 
 
 def test_tiny_algorithm1_run_writes_diagnostics_and_the_cli_prints_them(tmp_path, capsys):
-    cfg = tiny_config()
-    cfg["train"].update(iterations=4, log_every=1, snapshot_every=2)
+    cfg = tiny_config("train.iterations=4", "train.log_every=1", "train.snapshot_every=2")
     with tf.Graph().as_default() as graph:
         loop = build(cfg, "algorithm1")
         run_dir = RunDir(tmp_path / "run", cfg)

@@ -2,7 +2,8 @@
 
 import pytest
 
-from aher.train.run_dir import NanGuard, RunDir, TrainingError, checkpoint_iteration
+from aher.train.checkpoints import checkpoint_iteration
+from aher.train.run_dir import NanGuard, RunDir, TrainingError
 
 
 def test_config_snapshot_and_resume_rules(tmp_path):

@@ -7,7 +7,12 @@ import pytest
 
 from aher.data.annotations import Instance, Video
 from aher.data.features import FeatureStoreWriter
+from aher.config import ConfigError, load_config
 from aher.train.supervised import annotated_subset
+
+
+def _config(fraction, seed=3):
+    return load_config("configs/synthetic_tiny.yaml", [f"data.annotation_fraction={fraction}", f"data.seed={seed}"])
 
 
 class FakeDataset:
@@ -26,15 +31,15 @@ class FakeDataset:
 @pytest.mark.parametrize("fraction", [0.1, 0.25, 0.5, 1.0])
 def test_fraction_keeps_nested_subsets(tmp_path, fraction):
     ds = FakeDataset(tmp_path, 20)
-    cfg = {"data": {"annotation_fraction": fraction, "seed": 3}}
+    cfg = _config(fraction)
     kept = {v.video_id for v in annotated_subset(ds, "oracle_train", cfg) if v.instances and v.subset == "training"}
     assert len(kept) == math.ceil(fraction * 20)
-    smaller = {v.video_id for v in annotated_subset(ds, "oracle_train", {"data": {"annotation_fraction": 0.1, "seed": 3}})
+    smaller = {v.video_id for v in annotated_subset(ds, "oracle_train", _config(0.1))
                if v.instances and v.subset == "training"}
     assert smaller <= kept                                    # nested across fractions
     assert any(v.video_id == "eval0" and v.instances for v in annotated_subset(ds, "oracle_train", cfg))
 
 
-def test_bad_fraction(tmp_path):
-    with pytest.raises(ValueError, match="annotation_fraction"):
-        annotated_subset(FakeDataset(tmp_path, 3), "oracle_train", {"data": {"annotation_fraction": 0.0}})
+def test_bad_fraction():
+    with pytest.raises(ConfigError, match="data.annotation_fraction: 0.0 is not allowed; allowed: > 0 and <= 1"):
+        _config(0.0)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from aher.model.graph import AherNet, ModelConfig
+from aher.config.sections import ModelConfig
+from aher.model.graph import AherNet
 from aher.model.weight_transfer import transfer_weights
 from tests.upstream.support import assert_norm_close, fill_from_recipe, load_trace
 

@@ -20,7 +20,8 @@ import tensorflow as tf
 
 from aher.model import postprocess
 from aher.model.anchors import anchor_layers
-from aher.model.graph import AherNet, ModelConfig
+from aher.config.sections import ModelConfig
+from aher.model.graph import AherNet
 from aher.model.postprocess import PostprocessConfig
 from tests.upstream.support import assert_norm_close, fill_from_recipe, load_trace
 

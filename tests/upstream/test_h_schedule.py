@@ -23,13 +23,13 @@ def trace():
 
 @pytest.fixture(scope="module")
 def train_section():
-    return load_config(PROJECT_ROOT / "configs" / "k600_paper.yaml")["train"]
+    return load_config(PROJECT_ROOT / "configs" / "k600_paper.yaml").train
 
 
 def test_defaults_are_upstream_flags(trace, train_section):
-    assert int(train_section["batch_size"]) == int(trace["samples_per_iteration"])
-    assert [float(b) for b in train_section["lr_boundaries"]] == [float(b) for b in trace["boundaries_samples"]]
-    rates = [float(train_section["learning_rate"]) * float(train_section["lr_decay_factor"]) ** k
+    assert int(train_section.batch_size) == int(trace["samples_per_iteration"])
+    assert [float(b) for b in train_section.lr_boundaries] == [float(b) for b in trace["boundaries_samples"]]
+    rates = [float(train_section.learning_rate) * float(train_section.lr_decay_factor) ** k
              for k in range(len(trace["values"]))]
     np.testing.assert_allclose(rates, trace["values"], rtol=1e-12)
 

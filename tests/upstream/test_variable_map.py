@@ -16,7 +16,8 @@ import tensorflow as tf
 from aher.model import variable_groups
 from aher.model.context import ContextConfig, generators
 from aher.model.discriminator import discriminator_logits
-from aher.model.graph import AherNet, ModelConfig
+from aher.config.sections import ModelConfig
+from aher.model.graph import AherNet
 from aher.tools.upstream_variables import to_project, to_upstream, variable_table
 from tests.upstream.support import recipe_value, require_traces
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from aher.cli import run_main
-from aher.config import load_config
+from aher.config import load_yaml_config
 from aher.paths import PROJECT_ROOT
 
 
@@ -38,7 +38,7 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    config = load_config(args.config, args.set)
+    config = load_yaml_config(args.config, args.set)
     from aher.baselines.sal import train as sal_train          # TensorFlow import after argument checks
 
     progress = not args.quiet

@@ -2,7 +2,7 @@
 
 Contract
 --------
-``WeakData(config)`` resolves the config's dataset (``aher.datasets.resolve_dataset``; with
+``WeakData(config)`` resolves the config's dataset (``aher.datasets.open_dataset``; with
 ``data.layouts`` the synthetic benchmark is built from real annotation files first) and holds:
 
 * ``classes`` -- the class list ``data.classes`` (``untrimmed`` or ``moment``) of the dataset;
@@ -17,7 +17,7 @@ Contract
   labels; boundaries are never used for training).  Training videos without a labelled instance
   are dropped (logged); test/val videos keep them (they only add false positives).
 * ``features(video, rng=None)`` -- ``[T, D]`` float32 rows of the store, sampled to
-  T = ``data.temporal_length`` by §2.4: with ``rng`` the training "random perturb", without it the
+  T = ``data.temporal_length`` by sal_paper_vs_code §2.4: with ``rng`` the training "random perturb", without it the
   test "uniform" sampling; both are the identity when the store already holds T rows (the
   project's stores are resized to a fixed length, so this is the common case).  ``seconds`` of a
   video = the span its N rows cover (``Video.covered_seconds``); with the uniform sampling the
@@ -42,10 +42,10 @@ from pathlib import Path
 
 import numpy as np
 
-from aher.cli import UserError
+from aher.errors import UserError
 from aher.data.annotations import write_activitynet_gt
 from aher.data.features import FeatureStore
-from aher.datasets import resolve_dataset
+from aher.datasets import open_dataset
 from aher.paths import PROJECT_ROOT
 
 SPLITS = ("train", "val", "test")
@@ -81,7 +81,7 @@ def split_of(video_id, seed=0, val_fraction=0.2, test_fraction=0.25):
 
 
 def random_perturb_indices(n, length, rng):
-    """§2.4 training sampling of ``length`` row indices out of ``n`` (identity when n == length).
+    """sal_paper_vs_code §2.4 training sampling of ``length`` row indices out of ``n`` (identity when n == length).
 
     Bin i spans b_i = i n / length; for i < length - 1 a uniform integer in
     [floor(b_i), floor(b_{i+1})] (both ends) when they differ, else floor(b_i); the last bin
@@ -97,7 +97,7 @@ def random_perturb_indices(n, length, rng):
 
 
 def uniform_indices(n, length):
-    """§2.4 test sampling: index i -> floor(i n / T)."""
+    """sal_paper_vs_code §2.4 test sampling: index i -> floor(i n / T)."""
     return (np.arange(length, dtype=np.int64) * n) // length
 
 
@@ -105,7 +105,7 @@ def uniform_indices(n, length):
 
 
 def resolve(config, log=print, progress=True, needed=()):
-    """``resolve_dataset`` plus ``data.layouts`` (real annotation files as synthetic layouts)."""
+    """``open_dataset`` plus ``data.layouts`` (real annotation files as synthetic layouts)."""
     data = config["data"]
     layouts = list(data.get("layouts") or [])
     if layouts and data.get("source", "synthetic") == "synthetic":
@@ -115,8 +115,11 @@ def resolve(config, log=print, progress=True, needed=()):
         built = build_dataset(config["setting"], data["scale"], root, seed=int(data["seed"]),
                               overrides=tuple(data.get("synthetic_overrides") or ()), layouts=tuple(layouts),
                               progress=progress, log=log)
-        config = {**config, "data": {**data, "source": "real", "dataset_dir": str(built.path)}}
-    return resolve_dataset(config, needed=needed, log=log, progress=progress)
+        data = {**data, "source": "real", "dataset_dir": str(built.path)}
+    return open_dataset(config["setting"], data.get("source", "synthetic"), data["root"], data["scale"],
+                        int(data.get("seed", 0)), tuple(data.get("synthetic_overrides") or ()), data.get("dataset_dir"),
+                        int(config["model"]["feature_dim"]), origin=config.get("_source", "config"), needed=needed,
+                        log=log, progress=progress)
 
 
 class WeakData:

@@ -1,4 +1,4 @@
-"""SAL losses (reference §6): every term of the §6.7 total, each one function, with its weight.
+"""SAL losses (sal_paper_vs_code §6): every term of the sal_paper_vs_code §6.7 total, each one function, with its weight.
 
     L = CE_mil + 5 MSE(a_r, a_f) + 10 KL_bg + GCEm(a_f) + GCEm(a_r)
         + 3 [CE(s) + CE(s_f) + CE(s_r)] + GCEm(ã_f) + GCEm(ã_r)
@@ -10,7 +10,7 @@ Contract: ``sal_losses(model, out, targets, labels, weights)`` takes a training 
 the single-stream mode removes are absent from the dict and from the total (``aal.enabled:
 false``: no ``gce`` / ``mixup``, and ``targets`` may be empty).
 Limits: no regularisation (weight decay is the trainer's: coupled L2 added to the gradients,
-§7), no optimizer.
+sal_paper_vs_code §7), no optimizer.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from aher.baselines.sal.model import mil_k, topk_mean
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Weights of §6.7 (THUMOS defaults; upstream-ANet: consistency 20, background 1) and GCE q."""
+    """Weights of sal_paper_vs_code §6.7 (THUMOS defaults; upstream-ANet: consistency 20, background 1) and GCE q."""
 
     mil: float = 1.0
     consistency: float = 5.0
@@ -41,20 +41,20 @@ class LossWeights:
 
 
 def label_ce(logits, labels):
-    """§6.1 CE(z, y) = -mean_b sum_c ŷ_c log softmax(z)_c with ŷ = y / sum(y) (+1e-10, upstream)."""
+    """sal_paper_vs_code §6.1 CE(z, y) = -mean_b sum_c ŷ_c log softmax(z)_c with ŷ = y / sum(y) (+1e-10, upstream)."""
     with tf.name_scope("label_ce"):
         y_hat = tf.math.divide_no_nan(labels, tf.reduce_sum(labels, axis=-1, keepdims=True)) + 1e-10
         return -tf.reduce_mean(tf.reduce_sum(y_hat * tf.nn.log_softmax(logits, axis=-1), axis=-1))
 
 
 def mil_loss(model, out, labels):
-    """§6.1: CE of the top-k MIL video logits (mean raw CAS over the top-k of the combined score)."""
+    """sal_paper_vs_code §6.1: CE of the top-k MIL video logits (mean raw CAS over the top-k of the combined score)."""
     with tf.name_scope("mil_loss"):
         return label_ce(model.mil_scores(out), labels)
 
 
 def background_loss(model, out):
-    """§6.2: KL(U || softmax(z_bg)) averaged over videos; z_bg = mean CAS_bg over the top-k
+    """sal_paper_vs_code §6.2: KL(U || softmax(z_bg)) averaged over videos; z_bg = mean CAS_bg over the top-k
     steps per class ranked by softmax_c(CAS_bg)."""
     with tf.name_scope("background_loss"):
         cas_bg = out["cas_bg"]
@@ -67,7 +67,7 @@ def background_loss(model, out):
 
 
 def masked_gce(actionness, labels, mask, q=0.5, eps=1e-7):
-    """§6.3 GCEm(a, y, m), all [B, T]: mean_b(pos) + mean_b(neg) with
+    """sal_paper_vs_code §6.3 GCEm(a, y, m), all [B, T]: mean_b(pos) + mean_b(neg) with
 
     pos = sum_t m y (1 - (a + eps)^q) / q / (sum_t m y + eps),
     neg = sum_t m (1 - y) (1 - (1 - a + eps)^q) / q / (sum_t m (1 - y) + eps).
@@ -81,13 +81,13 @@ def masked_gce(actionness, labels, mask, q=0.5, eps=1e-7):
 
 
 def consistency_loss(out):
-    """§6.5: MSE(a_r, a_f) over all B*T steps, no stop-gradient on either side."""
+    """sal_paper_vs_code §6.5: MSE(a_r, a_f) over all B*T steps, no stop-gradient on either side."""
     with tf.name_scope("consistency_loss"):
         return tf.reduce_mean(tf.square(out["streams"]["rgb"] - out["streams"]["flow"]))
 
 
 def second_order_loss(out, labels):
-    """§6.6: CE(s, y) + sum over streams CE(s_s, y) (one shared fc classifier)."""
+    """sal_paper_vs_code §6.6: CE(s, y) + sum over streams CE(s_s, y) (one shared fc classifier)."""
     with tf.name_scope("second_order_loss"):
         total = label_ce(out["bilinear_logits"], labels)
         for logits in out["stream_bilinear_logits"].values():
@@ -96,7 +96,7 @@ def second_order_loss(out, labels):
 
 
 def sal_losses(model, out, targets, labels, weights: LossWeights):
-    """Every §6 term of a training pass and their weighted sum (``total``)."""
+    """Every sal_paper_vs_code §6 term of a training pass and their weighted sum (``total``)."""
     cfg = model.cfg
     with tf.name_scope("sal_losses"):
         terms = {"mil": (weights.mil, mil_loss(model, out, labels)),

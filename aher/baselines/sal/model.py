@@ -1,4 +1,4 @@
-"""The SAL graph: network (reference §3), MSL (§4), AAL targets (§5) and video scores (§8.1).
+"""The SAL graph: network (sal_paper_vs_code §3), MSL (sal_paper_vs_code §4), AAL targets (sal_paper_vs_code §5) and video scores (sal_paper_vs_code §8.1).
 
 Contract
 --------
@@ -7,24 +7,24 @@ Contract
 (AUTO_REUSE: every call shares one set of variables, named after the upstream state-dict keys:
 ``encoder``, ``action_rgb``, ``action_flow``, ``cls_rgb``, ``cls_flow``, ``cls``, ``fc``, ``fc1``):
 
-* ``forward(x, training)`` -- x ``[B, T, D]`` -> dict of the §3 outputs (step numbers in the
+* ``forward(x, training)`` -- x ``[B, T, D]`` -> dict of the sal_paper_vs_code §3 outputs (step numbers in the
   comments): ``cas`` / ``cas_bg`` ``[B, T, C]`` logits, ``actionness`` (fused a) ``[B, T]``,
   ``streams`` {name: a_s ``[B, T]``}, ``mixed_streams`` {name: ã_s} (training with mix-up only),
   ``bilinear_logits`` s ``[B, C]`` and ``stream_bilinear_logits`` {name: s_s} (MSL only),
-  ``a_flow`` / ``a_rgb`` ``[B, T]`` (what §8.1 calls a_f / a_r).
-* ``aal_targets(out, mask_state)`` -- §5.2 pseudo labels, §5.3 adaptive mask (with its EMA
-  update), §5.4 mix-up labels and weights, all ``[B, T]`` and gradient-free.
-* ``video_scores(out)`` -- §8.1 steps 1-4: ``combined`` ``[B, T, C]`` = weighted softmax(CAS) +
+  ``a_flow`` / ``a_rgb`` ``[B, T]`` (what sal_paper_vs_code §8.1 calls a_f / a_r).
+* ``aal_targets(out, mask_state)`` -- sal_paper_vs_code §5.2 pseudo labels, sal_paper_vs_code §5.3 adaptive mask (with its EMA
+  update), sal_paper_vs_code §5.4 mix-up labels and weights, all ``[B, T]`` and gradient-free.
+* ``video_scores(out)`` -- sal_paper_vs_code §8.1 steps 1-4: ``combined`` ``[B, T, C]`` = weighted softmax(CAS) +
   a_f + a_r (default weights 1/3 each) and ``class_probs`` p ``[B, C]``; exactly what
-  ``aher.baselines.sal.postprocess.detect`` takes (one row per video).
+  ``aher.model.snippet_grouping.detect`` takes (one row per video).
 
-Streams (``model.streams``; reference §12.1):
+Streams (``model.streams``; sal_paper_vs_code §12 item 1):
   ``split``      two-stream features, RGB = channels ``[0, s)``, flow = ``[s, D)``, s =
                  ``model.stream_split`` or D/2 (upstream: I3D 1024 RGB ‖ 1024 flow);
-  ``duplicate``  two heads (``rgb``, ``flow``) on the same full features, MSE kept (§12.1 b);
+  ``duplicate``  two heads (``rgb``, ``flow``) on the same full features, MSE kept (sal_paper_vs_code §12 item 1 b);
   ``single``     one actionness head ``single`` (``action_single``, ``cls_single``) on the full
-                 features (§12.1 a); then
-                 a_f = a_r = a wherever the reference names both (fused actionness a, the §8.1
+                 features (sal_paper_vs_code §12 item 1 a); then
+                 a_f = a_r = a wherever the reference names both (fused actionness a, the sal_paper_vs_code §8.1
                  combined score (softmax + 2a)/3), and the losses have one GCE, one mix-up
                  GCE, one per-stream bilinear CE and no MSE.
 Ablation switches: ``model.msl`` (s, s_f, s_r, the fc1 propagation and the β fusion), ``aal.mixup``,
@@ -51,7 +51,7 @@ STATE_SCOPE = "sal_state"            # trainer-only state (mask statistics); nev
 STREAM_MODES = ("split", "duplicate", "single")
 SELECT_BY = ("combined", "cas")
 INITS = ("torch", "glorot")
-BILINEAR_EPS = 1e-5                  # offset inside the signed square root (§4.1)
+BILINEAR_EPS = 1e-5                  # offset inside the signed square root (sal_paper_vs_code §4.1)
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def mil_k(t, divisor):
 
 
 def bilinear_pool(z, eps=BILINEAR_EPS):
-    """Second-order descriptor BP(Z) of §4.1.
+    """Second-order descriptor BP(Z) of sal_paper_vs_code §4.1.
 
     z: [B, T, K] (post-ReLU, post-dropout embeddings).  Returns [B, K*K]:
     G = Zᵀ Z / T² (uncentred Gram matrix), flattened row-major, g = sign(G) sqrt(|G| + eps),
@@ -158,7 +158,7 @@ def bilinear_pool(z, eps=BILINEAR_EPS):
 def topk_mean(values, scores, k):
     """Per class, the mean of ``values`` at the top-``k`` time steps ranked by ``scores``.
 
-    values, scores: [B, T, C]; k: scalar.  Returns [B, C] (top-k MIL pooling, §6.1 / §6.2 / §8.1).
+    values, scores: [B, T, C]; k: scalar.  Returns [B, C] (top-k MIL pooling, sal_paper_vs_code §6.1 / sal_paper_vs_code §6.2 / sal_paper_vs_code §8.1).
     """
     with tf.name_scope("topk_mean"):
         v = tf.transpose(values, [0, 2, 1])                                        # [B, C, T]
@@ -174,14 +174,14 @@ def topk_map(scores, k):
 
 
 def combined_score(cas, a_flow, a_rgb, weights):
-    """§6.1 / §8.1 step 1: w0 softmax_c(CAS) + w1 a_f + w2 a_r, [B, T, C] (actionness broadcast)."""
+    """sal_paper_vs_code §6.1 / sal_paper_vs_code §8.1 step 1: w0 softmax_c(CAS) + w1 a_f + w2 a_r, [B, T, C] (actionness broadcast)."""
     w_softmax, w_flow, w_rgb = weights
     return (w_softmax * tf.nn.softmax(cas, axis=-1)
             + (w_flow * a_flow + w_rgb * a_rgb)[..., tf.newaxis])
 
 
 def pseudo_labels(actionness, cas, k_actionness, k_gate=None):
-    """Class-agnostic pseudo labels of §5.2, [B, T] in {0, 1}.
+    """Class-agnostic pseudo labels of sal_paper_vs_code §5.2, [B, T] in {0, 1}.
 
     y_t = 1 iff t is among the top ``k_actionness`` of the fused actionness and (when ``k_gate``
     is given) among the top ``k_gate`` of the confidence sum_c ReLU(CAS_t,c).  Everything else
@@ -196,7 +196,7 @@ def pseudo_labels(actionness, cas, k_actionness, k_gate=None):
 
 
 def mask_state(num_classes):
-    """The trainer's running mask statistics (§5.3): μ (init 1/C) and σ² (init 1), non-trainable."""
+    """The trainer's running mask statistics (sal_paper_vs_code §5.3): μ (init 1/C) and σ² (init 1), non-trainable."""
     with tf.compat.v1.variable_scope(STATE_SCOPE, reuse=tf.compat.v1.AUTO_REUSE):
         mean = tf.compat.v1.get_variable("mask_mean", shape=[], dtype=tf.float32, trainable=False,
                                          initializer=tf.compat.v1.constant_initializer(1.0 / num_classes))
@@ -206,7 +206,7 @@ def mask_state(num_classes):
 
 
 def adaptive_mask(cas, state, momentum=0.7, variance_factor=0.5):
-    """Truncated-Gaussian segment weights of §5.3, [B, T], gradient-free.
+    """Truncated-Gaussian segment weights of sal_paper_vs_code §5.3, [B, T], gradient-free.
 
     p_max = max_c softmax(CAS) over all B*T segments; first the EMA update
     μ <- m μ + (1-m) mean(p_max), σ² <- m σ² + (1-m) var_unbiased(p_max) (divisor B*T - 1), then
@@ -231,7 +231,7 @@ def adaptive_mask(cas, state, momentum=0.7, variance_factor=0.5):
 
 
 def mixup_targets(labels, mask):
-    """§5.4: video b is mixed with video (b-1) mod B; labels are OR-ed, masks averaged. [B, T] each."""
+    """sal_paper_vs_code §5.4: video b is mixed with video (b-1) mod B; labels are OR-ed, masks averaged. [B, T] each."""
     with tf.name_scope("mixup_targets"):
         other_labels = tf.roll(labels, shift=1, axis=0)
         mixed_labels = tf.cast(labels + other_labels >= 1.0, tf.float32)
@@ -240,7 +240,7 @@ def mixup_targets(labels, mask):
 
 
 def mix_inputs(x):
-    """§3 step 1: X̃[b] = X[b] + X[(b-1) mod B] (no coefficient, no normalisation)."""
+    """sal_paper_vs_code §3 step 1: X̃[b] = X[b] + X[(b-1) mod B] (no coefficient, no normalisation)."""
     return x + tf.roll(x, shift=1, axis=0)
 
 
@@ -248,7 +248,7 @@ def mix_inputs(x):
 
 
 def _torch_getter(fan_in, kind):
-    """Custom getter giving ``layers``' variables PyTorch's initialisation (§3, §13).
+    """Custom getter giving ``layers``' variables PyTorch's initialisation (sal_paper_vs_code §3, sal_paper_vs_code §13).
 
     kind ``default``: weights and biases U(±1/sqrt(fan_in)); kind ``kaiming``: weights
     N(0, 2/fan_in) (fc1), biases 0.
@@ -317,14 +317,14 @@ class SAL:
         return h, a
 
     def fuse(self, streams):
-        """§3 step 3: a = (1 - w) a_f + w a_r (w = model.rgb_weight); single stream: a."""
+        """sal_paper_vs_code §3 step 3: a = (1 - w) a_f + w a_r (w = model.rgb_weight); single stream: a."""
         if self.cfg.streams == "single":
             return streams["single"]
         w = self.cfg.rgb_weight
         return (1.0 - w) * streams["flow"] + w * streams["rgb"]
 
     def forward(self, x, training):
-        """The §3 forward pass on x [B, T, D]; see the module docstring for the outputs."""
+        """The sal_paper_vs_code §3 forward pass on x [B, T, D]; see the module docstring for the outputs."""
         cfg = self.cfg
         if int(x.shape[-1]) != cfg.feature_dim:
             raise ValueError(f"SAL: input has {x.shape[-1]} channels, model.feature_dim is {cfg.feature_dim}")
@@ -357,7 +357,7 @@ class SAL:
     # ------------------------------------------------------------------------------- AAL
 
     def aal_targets(self, out, state=None):
-        """§5.2-5.4 targets of a training forward pass (``state`` from :func:`mask_state`).
+        """sal_paper_vs_code §5.2-5.4 targets of a training forward pass (``state`` from :func:`mask_state`).
 
         Returns a dict: ``labels`` y, ``mask`` m (ones when the mask is off), and with mix-up
         ``mixed_labels`` ỹ and ``mixed_mask`` m̃ -- all [B, T] -- plus ``mask_mean`` /
@@ -386,7 +386,7 @@ class SAL:
                 targets["mixed_labels"], targets["mixed_mask"] = mixup_targets(targets["labels"], targets["mask"])
             return targets
 
-    # ------------------------------------------------------------------------------- §8.1
+    # ------------------------------------------------------------------------------- sal_paper_vs_code §8.1
 
     def mil_scores(self, out, weights=None):
         """Top-k MIL video logits z [B, C]: mean raw CAS over the top-k steps of the combined
@@ -398,7 +398,7 @@ class SAL:
         return topk_mean(cas, combined_score(cas, out["a_flow"], out["a_rgb"], weights or self.cfg.combined_weights), k)
 
     def video_scores(self, out):
-        """§8.1 steps 1-4 on an inference forward pass: ``combined`` [B, T, C] and ``class_probs`` [B, C].
+        """sal_paper_vs_code §8.1 steps 1-4 on an inference forward pass: ``combined`` [B, T, C] and ``class_probs`` [B, C].
 
         combined = w0 softmax(CAS) + w1 a_f + w2 a_r; z = top-k mean of CAS ranked by combined;
         z_final = β z + (1 - β) s (MSL on; z otherwise); p = softmax(z_final).

@@ -1,4 +1,4 @@
-"""SAL training (reference §7) with model selection on a held-out split, and testing (§8, §9).
+"""SAL training (sal_paper_vs_code §7) with model selection on a held-out split, and testing (sal_paper_vs_code §8, sal_paper_vs_code §9).
 
 Contract
 --------
@@ -6,27 +6,27 @@ Contract
 :class:`aher.baselines.sal.data.WeakData` (video-level labels only) in a run folder
 (:class:`aher.train.run_dir.RunDir`: ``config.yaml``, ``train.log``, ``tb/``, ``checkpoints/``):
 
-* one step per iteration: the §6.7 total, Adam (``train.learning_rate``, constant) with coupled
-  L2 weight decay (``train.weight_decay`` · w added to every gradient, biases included, §7);
+* one step per iteration: the sal_paper_vs_code §6.7 total, Adam (``train.learning_rate``, constant) with coupled
+  L2 weight decay (``train.weight_decay`` · w added to every gradient, biases included, sal_paper_vs_code §7);
 * every ``train.eval_every`` iterations once ``train.eval_after_epochs`` epochs are done, and at
-  the last iteration, the model is scored (§8 + detection mAP) on the selection split
+  the last iteration, the model is scored (sal_paper_vs_code §8 + detection mAP) on the selection split
   ``train.select_on``: ``val`` (default, the held-out split) or ``test`` (upstream's protocol,
-  inherited from ASL: the snapshot with the best *test* mAP is the one reported -- §1.3; use it
+  inherited from ASL: the snapshot with the best *test* mAP is the one reported -- sal_paper_vs_code §1.3; use it
   only to reproduce upstream's numbers, and say so).  A better average mAP saves
   ``checkpoints/best/`` and is recorded in ``selection.json`` (history of every evaluation);
 * snapshots ``checkpoints/model.ckpt-<it>`` every ``train.snapshot_every`` iterations and at the
-  end; ``--resume`` restores the latest one (Adam slots, iteration counter and the §5.3 mask
+  end; ``--resume`` restores the latest one (Adam slots, iteration counter and the sal_paper_vs_code §5.3 mask
   statistics included -- upstream keeps those only in memory) and ``selection.json``;
 * TensorBoard scalars of every loss term, the mask statistics and each evaluation; a tqdm bar;
   a NaN/inf guard naming the loss (:class:`aher.train.run_dir.NanGuard`).
 
 ``test(config, run_dir, checkpoint=None, out_dir=None)`` restores the selected snapshot
-(``checkpoints/best``, else the latest) into an inference-only graph, runs §8.1 + post-processing
-(``aher.baselines.sal.postprocess.detect``) on the ``test`` split and writes into ``out_dir``
+(``checkpoints/best``, else the latest) into an inference-only graph, runs sal_paper_vs_code §8.1 + post-processing
+(``aher.model.snippet_grouping.detect``) on the ``test`` split and writes into ``out_dir``
 (default: the run folder) ``results_<it>.json``, ``gt_test.json`` (the split's ground truth,
 so ``evaluation/get_detection_performance.py gt_test.json results_<it>.json`` re-scores it) and
 ``metrics.json``: ``mAP@<t>`` for every ``eval.tiou_thresholds`` value, ``average_mAP``, ``mAP``,
-``tiou_thresholds`` (fractions), ``AR@100`` / ``AUC`` (percent), ``video_accuracy`` (§8.1 step
+``tiou_thresholds`` (fractions), ``AR@100`` / ``AUC`` (percent), ``video_accuracy`` (sal_paper_vs_code §8.1 step
 6 with the real probabilities: exact multi-hot match), ``video_top1_accuracy`` (argmax p is a
 label of the video), ``gt_classes`` (classes with GT in the split: mAP averages over them),
 ``checkpoint``, ``iteration``, ``selection``, ``results_file``.
@@ -45,12 +45,13 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from aher.baselines.sal import postprocess
+from aher.model import snippet_grouping as postprocess
 from aher.baselines.sal.data import WeakData
 from aher.baselines.sal.losses import LossWeights, sal_losses
 from aher.baselines.sal.model import SAL, SALConfig, mask_state, model_variables
-from aher.cli import UserError
-from aher.train.run_dir import NanGuard, RunDir, checkpoint_iteration
+from aher.errors import UserError
+from aher.train.checkpoints import checkpoint_iteration, latest_checkpoint
+from aher.train.run_dir import NanGuard, RunDir
 from evaluation import ANETdetection, ANETproposal
 from evaluation.cli_common import write_json_atomic
 
@@ -136,7 +137,7 @@ def build_train_graph(config, num_classes):
 
 
 class SplitScorer:
-    """Scores the model on one split: §8.1 in the graph, §8.2-8.6 in numpy, mAP by ``evaluation``."""
+    """Scores the model on one split: sal_paper_vs_code §8.1 in the graph, sal_paper_vs_code §8.2-8.6 in numpy, mAP by ``evaluation``."""
 
     def __init__(self, data: WeakData, split, config, gt_path):
         self.split = split
@@ -151,7 +152,7 @@ class SplitScorer:
         self.features = [data.features(v).astype(np.float16) for v in self.videos]
 
     def predict(self, session, graph: InferenceGraph):
-        """Detections per video, the §8.1 step-6 video accuracy (exact multi-hot match) and the
+        """Detections per video, the sal_paper_vs_code §8.1 step-6 video accuracy (exact multi-hot match) and the
         top-1 accuracy (argmax p is one of the video's labels; AherNet's ``video_accuracy``)."""
         detections, exact, top1 = {}, 0, 0
         for lo in range(0, len(self.videos), EVAL_CHUNK):
@@ -310,7 +311,7 @@ def selected_checkpoint(run_dir):
     """The run's selected snapshot (``checkpoints/best``), else its latest one."""
     run_dir = Path(run_dir)
     for folder in (run_dir / "checkpoints" / "best", run_dir / "checkpoints"):
-        latest = tf.train.latest_checkpoint(str(folder)) if folder.is_dir() else None
+        latest = latest_checkpoint(folder)
         if latest:
             return latest
     raise UserError(f"{run_dir}: no checkpoint found (train first, or pass --checkpoint)")

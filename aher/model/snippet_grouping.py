@@ -1,23 +1,24 @@
-"""SAL test-time post-processing: class probabilities + combined CAS -> detections in seconds.
+"""Snippet grouping: per-step class scores -> detections in seconds (SAL's test-time post-processing).
 
-Reference ``sal-reference.md`` §8.1 step 5 to §8.6 (upstream ``inference_thumos.py`` and its
-misc-utils helpers, inherited from ASL / BaS-Net) and §12 (generic features).  Numpy only, one
+The weakly-supervised baseline SAL (``aher.baselines.sal``) and AherNet^0 (``aher.inference``, snippet
+mode) both turn per-step class probabilities into instances this way.  Sources: sal_paper_vs_code §8.1 step 5 to sal_paper_vs_code §8.6 (upstream ``inference_thumos.py`` and its
+misc-utils helpers, inherited from ASL / BaS-Net) and sal_paper_vs_code §12 (generic features).  Numpy only, one
 video at a time.
 
 Contract
 --------
 Inputs per video (produced by the SAL model): ``class_probs`` ``[C]``, the video-level softmax
-``p = softmax(0.35·z + 0.65·s)`` of §8.1; ``combined`` ``[T, C]``, the localisation signal
-``(softmax_c(CAS) + a_f + a_r) / 3`` of §8.1 step 1 (values in [0, 1]); ``duration_s``, the length
+``p = softmax(0.35·z + 0.65·s)`` of sal_paper_vs_code §8.1; ``combined`` ``[T, C]``, the localisation signal
+``(softmax_c(CAS) + a_f + a_r) / 3`` of sal_paper_vs_code §8.1 step 1 (values in [0, 1]); ``duration_s``, the length
 of the video in seconds, which the ``T`` steps are taken to span uniformly.
 
-1. :func:`predicted_classes` (§8.1 step 5): classes with ``p_c >= class_threshold``, ascending;
+1. :func:`predicted_classes` (sal_paper_vs_code §8.1 step 5): classes with ``p_c >= class_threshold``, ascending;
    if there are none, the single ``argmax`` class (ties: lowest index).
-2. :func:`upsample_signal` (§8.2): each predicted column is linearly interpolated ×``upsample``
+2. :func:`upsample_signal` (sal_paper_vs_code §8.2): each predicted column is linearly interpolated ×``upsample``
    (U) at positions ``k·(1/U)``, ``k = 0 .. T·U − 1``; the last ``U − 1`` positions lie beyond
    ``T − 1`` and are linearly *extrapolated* from the last two samples (scipy's
    ``interp1d(..., fill_value="extrapolate")`` on ``np.arange(0, T, 1/U)``, as upstream).
-3. :func:`proposals` (§8.3, §8.4): for every threshold θ of ``act_thresholds`` (outer loop) and
+3. :func:`proposals` (sal_paper_vs_code §8.3, sal_paper_vs_code §8.4): for every threshold θ of ``act_thresholds`` (outer loop) and
    every predicted class (inner loop, ascending), the points with value ``>= θ`` are split into
    maximal runs ``[i_s, i_e]`` of length ``L`` (``np.diff`` on the padded boolean mask).  Each run
    scores ``inner − outer + γ·p_c`` with ``inner`` the mean of the upsampled signal over the run,
@@ -25,7 +26,7 @@ of the video in seconds, which the ``T`` steps are taken to span uniformly.
    (``int`` truncates, ``n = T·U``), or 0 when that region is empty.  Seconds: one upsampled point
    is ``f = duration_s / (T·U)`` s, ``start = i_s·f``, ``end = (i_e + 1)·f``.  Proposals are
    returned in that (threshold, class, time) order, before NMS.
-4. :func:`soft_nms` (§8.5), per class (classes in order of first appearance): sort once by score
+4. :func:`soft_nms` (sal_paper_vs_code §8.5), per class (classes in order of first appearance): sort once by score
    descending; repeatedly take the best remaining candidate and keep it unchanged; every other
    candidate with ``IoU >= nms_threshold`` against it is removed from the candidates and, with
    ``one_pass_decay``, put on a side list with score ``× exp(−IoU² / nms_alpha)``; candidates
@@ -36,14 +37,14 @@ of the video in seconds, which the ``T`` steps are taken to span uniformly.
    proposals are never re-ranked and never suppress anything (unlike iterative Soft-NMS).
 5. :func:`detect`: 1-4, then all detections sorted by score descending (stable) and cut to
    ``keep_top_k`` (``None``: no cap, as upstream).
-6. :func:`results_dict` (§8.6): the ActivityNet result schema, built by
+6. :func:`results_dict` (sal_paper_vs_code §8.6): the ActivityNet result schema, built by
    ``aher.model.postprocess.results_dict`` (no cap).
 
 Every detection is a :class:`SALDetection` ``(start_s, end_s, score, class_index)`` of Python
-scalars.  THUMOS settings are the config defaults; upstream-ANet (§10) used
+scalars.  THUMOS settings are the config defaults; upstream-ANet (sal_paper_vs_code §10) used
 ``class_threshold=0.1``, ``nms_threshold=0.7``, ``nms_alpha=0.35``, the rest unchanged.
 
-Time conversion (§8.4 generalised by §12 item 4).  Upstream uses
+Time conversion (sal_paper_vs_code §8.4 generalised by sal_paper_vs_code §12 item 4).  Upstream uses
 ``t_factor = 16·N / (U · 750 · 25)`` s per point, N = the video's number of 16-frame features at
 25 fps, i.e. ``(16N/25) / (750·U)``: a video length of N features × 0.64 s spread over the
 T = 750 sampled steps.  With ``duration_s = 16N/25`` this is exactly our
@@ -51,12 +52,12 @@ T = 750 sampled steps.  With ``duration_s = 16N/25`` this is exactly our
 THUMOS settings the 750 steps are a uniform resampling of all N features).  We pass the real
 duration, which also covers the tail frames no whole 16-frame window reached (< 0.64 s, so a
 relative stretch of at most 0.64 s / duration), and which works for any feature rate and any T
-(features with a window offset, §12 item 4, would need their own mapping).
+(features with a window offset, sal_paper_vs_code §12 item 4, would need their own mapping).
 
 Upstream quirks reproduced (each a setting where it is a choice)
 -----------------------------------------------------------------
 * ``oic_lambda = 0.2``: the OIC helper's own default is 0.25, but the caller passes the config's
-  ``gamma`` (0.2) into the λ position; γ keeps the helper default 0.2 (§8.3; same in ASL).
+  ``gamma`` (0.2) into the λ position; γ keeps the helper default 0.2 (sal_paper_vs_code §8.3; same in ASL).
 * ``index0_quirk``: upstream tests the array of above-threshold *indices* for truthiness
   (``.any()``), so a class gets no proposal at a threshold when that set is exactly ``{0}``.
   ``False`` gives that single point its proposal.
@@ -74,14 +75,14 @@ Upstream quirks reproduced (each a setting where it is a choice)
   are seconds: ``area = end − start + 1``, ``inter = max(0, min_end − max_start + 1)``.  Side
   effects: short proposals get inflated IoUs, and disjoint proposals less than 1 s apart overlap.
   ``False`` gives the plain IoU.
-* ``IoU >= nms_threshold`` decays (not ``>``), ``exp(−IoU²/α)``, a single sort (§8.5).
+* ``IoU >= nms_threshold`` decays (not ``>``), ``exp(−IoU²/α)``, a single sort (sal_paper_vs_code §8.5).
 * No cap on the number of detections per video (``keep_top_k=None``).
 
 Upstream accidents fixed / deliberate differences
 -------------------------------------------------
 * The OIC bonus ``γ·p_c`` uses the real probability.  Upstream binarises a NumPy view of the
   probabilities in place; it is a separate copy only because the tensor lives on the GPU, so a
-  CPU run of upstream would silently use 0/1 (§8.3).  Not reproduced.
+  CPU run of upstream would silently use 0/1 (sal_paper_vs_code §8.3).  Not reproduced.
 * Seconds from the true duration (above) instead of the 16-frame / 25-fps constants.
 * Arithmetic is float64 throughout; upstream's CAS comes from float32 tensors, so scores differ
   from upstream's at float32 rounding level, and a value within float32 rounding of a threshold
@@ -134,7 +135,7 @@ SALDetection = Detection
 
 @dataclass(frozen=True)
 class SALPostprocessConfig:
-    """Inference settings (THUMOS values of upstream, ref §8).
+    """Inference settings (THUMOS values of upstream, sal_paper_vs_code §8).
 
     class_threshold: predicted classes are those with ``p_c >= class_threshold`` (else argmax).
     act_thresholds: thresholds on the upsampled signal (non-empty, finite; stored as a tuple).
@@ -206,7 +207,7 @@ def _as_probs(class_probs) -> np.ndarray:
 
 
 def predicted_classes(class_probs, threshold) -> np.ndarray:
-    """Ref §8.1 step 5: int64 indices (ascending) of ``p_c >= threshold``; if none, ``[argmax p]``.
+    """sal_paper_vs_code §8.1 step 5: int64 indices (ascending) of ``p_c >= threshold``; if none, ``[argmax p]``.
 
     Argmax ties go to the lowest index (``numpy.argmax``).
     """
@@ -220,7 +221,7 @@ def predicted_classes(class_probs, threshold) -> np.ndarray:
 
 
 def upsample_signal(signal, factor) -> np.ndarray:
-    """Ref §8.2: linear interpolation of ``signal`` ``[T, ...]`` along axis 0 at ``k / factor``.
+    """sal_paper_vs_code §8.2: linear interpolation of ``signal`` ``[T, ...]`` along axis 0 at ``k / factor``.
 
     Returns float64 ``[T·factor, ...]``, bit-identical to upstream's scipy call on float64 input.
     Positions beyond ``T − 1`` (the last ``factor − 1``) are extrapolated along the last segment;
@@ -282,7 +283,7 @@ def _oic_scores(signal, starts, ends, lam, gamma, prob) -> np.ndarray:
 
 def proposals(combined, class_probs, duration_s, config: SALPostprocessConfig = SALPostprocessConfig()
               ) -> list[SALDetection]:
-    """Ref §8.2-8.4: multi-threshold OIC proposals of one video, before NMS (module docstring 1-3).
+    """sal_paper_vs_code §8.2-8.4: multi-threshold OIC proposals of one video, before NMS (module docstring 1-3).
 
     Args:
       combined: ``[T, C]`` localisation signal (finite).
@@ -346,7 +347,7 @@ def _class_nms(starts, ends, scores, config) -> tuple[list, list]:
 
 
 def soft_nms(proposals, config: SALPostprocessConfig = SALPostprocessConfig()) -> list[SALDetection]:
-    """Ref §8.5: class-wise one-pass soft-NMS (module docstring step 4).
+    """sal_paper_vs_code §8.5: class-wise one-pass soft-NMS (module docstring step 4).
 
     Args:
       proposals: iterable of ``(start_s, end_s, score, class_index)`` (finite, ``end > start``
@@ -381,7 +382,7 @@ def soft_nms(proposals, config: SALPostprocessConfig = SALPostprocessConfig()) -
 
 def detect(class_probs, combined, duration_s, config: SALPostprocessConfig = SALPostprocessConfig()
            ) -> list[SALDetection]:
-    """Detections of one video: ref §8.1 step 5 to §8.5 (module docstring steps 1-5).
+    """Detections of one video: sal_paper_vs_code §8.1 step 5 to sal_paper_vs_code §8.5 (module docstring steps 1-5).
 
     Args:
       class_probs: ``[C]`` video-level class probabilities.
@@ -399,7 +400,7 @@ def detect(class_probs, combined, duration_s, config: SALPostprocessConfig = SAL
 
 
 def results_dict(detections_per_video, class_names, version="VERSION 1.3") -> dict:
-    """Ref §8.6: ActivityNet result dict ``{"version", "results", "external_data"}``, no cap.
+    """sal_paper_vs_code §8.6: ActivityNet result dict ``{"version", "results", "external_data"}``, no cap.
 
     ``detections_per_video``: ``{video_id: [(start_s, end_s, score, class_index), ...]}``.  Built
     by ``aher.model.postprocess.results_dict`` (rows ``{"score", "segment", "label"}``, sorted by

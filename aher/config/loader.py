@@ -1,12 +1,13 @@
-"""Experiment configuration: YAML files with inheritance, and ``--set key=value`` overrides.
+"""Config files: YAML with inheritance, and ``--set key=value`` overrides (the one parser of both).
 
-Contract: ``load_config(path, overrides)`` returns a plain nested dict.  A config file may name
+Contract: ``load_yaml_config(path, overrides)`` returns the merged plain nested dict.  A config file may name
 a parent with ``base: other.yaml`` (relative to its own folder); the parent is loaded first
 and the child's keys are merged over it recursively, so a setting's file states only what
 differs from ``configs/defaults.yaml``.  Overrides use dotted keys (``train.iterations=50``),
 values parsed as YAML (``true``, ``1e-4``, ``[1, 2]``).  Unknown keys are errors (a typo must
 not silently train the wrong model): every key must exist in the defaults chain.
-Limits: no schema beyond "the key exists"; modules validate their own values.
+Limits: no types or ranges here; ``aher.config.sections`` (AherNet), the SAL config and the
+synthetic generator's knobs validate the merged mapping with ``aher.config.schema``.
 """
 
 import copy
@@ -15,11 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from aher.cli import UserError
-
-
-class ConfigError(UserError):
-    """A config file or override is wrong; the message names the file and the key."""
+from aher.errors import ConfigError
 
 
 class _Loader(yaml.SafeLoader):
@@ -113,7 +110,7 @@ def apply_override(config, keys, value, text=""):
     return config
 
 
-def load_config(path, overrides=()):
+def load_yaml_config(path, overrides=()):
     """Load ``path`` (with its ``base`` chain) and apply ``overrides`` (``["k.k=v", ...]``)."""
     config = _load_chain(path, frozenset())
     for text in overrides:
@@ -123,8 +120,14 @@ def load_config(path, overrides=()):
     return config
 
 
+def as_mapping(config):
+    """The plain mapping of a typed config (anything with ``to_dict``) or of a mapping itself."""
+    return config.to_dict() if hasattr(config, "to_dict") else config
+
+
 def save_config(config, path):
-    """Write the resolved config (the run folder's snapshot)."""
+    """Write the resolved config (a :class:`~aher.config.sections.Config` or a mapping) as YAML."""
+    config = as_mapping(config)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
