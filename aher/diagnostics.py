@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aher.cli import UserError, run_main
+from aher.cli import run_main
+from aher.errors import UserError
 from aher.data.annotations import read_activitynet_json
 
 

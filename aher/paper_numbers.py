@@ -1,4 +1,4 @@
-"""The paper's numbers (Tables 1-4 and the text), transcribed from the reference §12 as data.
+"""The paper's numbers (Tables 1-4 and the text), transcribed from paper_vs_code §12 as data.
 
 Contract: ``TABLES[name]`` (name in ``table1`` .. ``table4``) is a dict with ``title``,
 ``columns`` (a list of ``(setting, metric)`` pairs, in the paper's column order) and ``rows``
@@ -49,7 +49,7 @@ TABLE2 = {
     "columns": [("anet_split", "AUC"), ("anet_split", "average_mAP"),
                 ("th14_anet", "AUC"), ("th14_anet", "average_mAP")],
     "rows": [
-        # "AherNet^U" has AherNet^0's numbers of Table 1: presumably a typo (reference §11.1 item 16).
+        # "AherNet^U" has AherNet^0's numbers of Table 1: presumably a typo (paper_vs_code §11.1 item 16).
         ("AherNet^U", (41.8, 10.2, 11.2, 9.3)),
         ("AherNet^-", (52.6, 12.8, 16.4, 10.4)),
         ("AherNet_M", (53.5, 13.2, 49.7, 17.3)),

@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from aher.cli import UserError, run_main  # noqa: E402
+from aher.cli import run_main
+from aher.errors import UserError  # noqa: E402
 
 N_CLASSES = 600
 POOL = 16

@@ -23,13 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from aher.data.synthetic import read_manifest  # noqa: E402
-from aher.reproduce import ENTRY_SCRIPTS as SETTINGS, train_once  # noqa: E402
+from aher.reproduce.plan import ENTRY_SCRIPTS as SETTINGS  # noqa: E402
+from aher.reproduce.runner import train_once  # noqa: E402
 
 METHODS = {"AherNet (Algorithm 1)": "algorithm1", "AherNet* (oracle, fully supervised)": "oracle"}
 
 
 def run_one(script, config, out, method, force):
-    """Reuse or train one run through ``aher.reproduce.train_once`` (its output goes to ``out/reproduce.log``)."""
+    """Reuse or train one run through ``aher.reproduce.runner.train_once`` (its output goes to ``out/reproduce.log``)."""
     result = train_once(script, ROOT / config, out, [f"train.method={method}"], force=force,
                         announce=lambda cmd: print("$", " ".join(cmd), flush=True))
     if result.status == "failed":

@@ -54,6 +54,23 @@ def write_json_atomic(path, payload):
         raise
 
 
+def write_text_atomic(path, text):
+    """Write ``text`` (UTF-8) to ``path`` via a temp file in the same folder.
+
+    Unlike ``write_json_atomic``'s ``mkstemp`` file, the temp file gets the umask's usual mode."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def run_cli(main, argv=None):
     """Run ``main(argv)``; evaluation errors become ``error: ...`` and exit code 2."""
     try:

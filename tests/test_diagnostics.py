@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from aher.cli import UserError
+from aher.errors import UserError
 from aher.data.annotations import Instance, Video, write_activitynet_gt
 from aher.diagnostics import detection_lengths, gt_lengths, lengths_table, main, summary
 

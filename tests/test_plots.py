@@ -1,7 +1,9 @@
-"""Figures (aher.plots) and the numpy t-SNE (aher.tsne).
+"""Figures (aher.plots), the numpy t-SNE (aher.analysis.tsne) and the Fig. 5 anchor kinds.
 
-Fast tests: t-SNE / PCA on hand-made data, the timeline and Fig. 6 from tiny hand-made JSON, and the
-one-line errors of the command line.  Slow tests (``-m slow``): Fig. 5 (t-SNE) and Fig. 4 on a tiny
+Fast tests: t-SNE / PCA on hand-made data, anchor kinds / layer choice / separability on hand-made
+features, the timeline, Fig. 6, Fig. 5 and Fig. 4 drawn from hand-made numbers, the one-line
+errors of the command line, and that no figure module imports TensorFlow.  Slow tests
+(``-m slow``): the checkpoint probes (aher.analysis.probes), Fig. 5 (t-SNE) and Fig. 4 on a tiny
 run trained for 4 iterations in a session fixture.
 """
 
@@ -9,13 +11,20 @@ import json
 import struct
 import subprocess
 import sys
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from aher import plots
+from aher.analysis import anchor_kinds
+from aher.analysis.probe_inputs import eval_instances
+from aher.analysis.tsne import conditional_affinities, joint_affinities, pca, squared_distances, tsne
 from aher.cli import run_main
-from aher.tsne import conditional_affinities, joint_affinities, pca, squared_distances, tsne
+from aher.config import load_config
+from aher.errors import UserError
+from aher.plots.cli import main as plots_main
 
 
 def png_size(path):
@@ -36,7 +45,7 @@ def one_line_error(err, *words):
 def run_cli(argv, capsys):
     """Run ``python -m aher.plots argv`` in-process: (exit code, stdout, stderr)."""
     try:
-        code = run_main(plots.main, argv)
+        code = run_main(plots_main, argv)
     except SystemExit as exc:
         code = exc.code
     out = capsys.readouterr()
@@ -217,6 +226,110 @@ def test_pretty_label():
     assert plots.pretty_label("$x^2$") == "$x^2$"
 
 
+# ------------------------------------------------------- Fig. 5 anchor kinds, Fig. 5 and Fig. 4 drawing
+
+def hand_made_features(n_syn=6, n_real=5, seed=0):
+    """Two layers.  Layer 1 (4 cells): no foreground anchor.  Layer 2 (2 cells): cell 0 of every
+    synthetic video is foreground and synthetic background (anchors 0.8 / 0.4 / 0.2), cell 1 is
+    neither; cell 0 of every real video is real background, cell 1 is not (all anchors 0.6).
+    Real features are shifted far from the synthetic ones."""
+    rng = np.random.default_rng(seed)
+    width = 8
+    layers = [types.SimpleNamespace(index=1), types.SimpleNamespace(index=2)]
+    syn1 = (rng.normal(size=(n_syn, 4, width)), np.full((n_syn, 4, 3), 0.1))
+    real1 = (rng.normal(size=(n_real, 4, width)) + 20.0, np.full((n_real, 4, 3), 0.1))
+    syn2_scores = np.tile(np.array([[0.8, 0.4, 0.2], [0.4, 0.4, 0.4]]), (n_syn, 1, 1))
+    real2_scores = np.tile(np.array([[0.1, 0.1, 0.1], [0.6, 0.6, 0.6]]), (n_real, 1, 1))
+    syn2 = (rng.normal(size=(n_syn, 2, width)), syn2_scores)
+    real2 = (rng.normal(size=(n_real, 2, width)) + 20.0, real2_scores)
+    return types.SimpleNamespace(layers=layers, synthetic=[syn1, syn2], real=[real1, real2], n_moments=1,
+                                 n_real=n_real)
+
+
+def test_anchor_kinds_per_layer_and_layer_choice():
+    features = hand_made_features()
+    assert anchor_kinds.kind_counts(features) == [(1, {"foreground": 0, "synthetic_bg": 24, "real_bg": 20}),
+                                                  (2, {"foreground": 6, "synthetic_bg": 6, "real_bg": 5})]
+    cells = anchor_kinds.anchor_cells(features, 1)
+    feats, videos, where = cells["foreground"]
+    assert feats.shape == (6, 8) and list(where) == [0] * 6 and list(videos) == list(range(6))
+    assert np.array_equal(feats, features.synthetic[1][0][:, 0])           # the cell's end-point feature
+    assert anchor_kinds.choose_layer(features) == 1                        # layer 1 has no foreground
+    assert anchor_kinds.choose_layer(features, "2") == 1
+    with pytest.raises(UserError, match="--layer 1 has no foreground anchor"):
+        anchor_kinds.choose_layer(features, "1")
+    with pytest.raises(UserError, match=r"anchor layers 1\.\.2"):
+        anchor_kinds.choose_layer(features, "3")
+    features.synthetic[1] = (features.synthetic[1][0], np.full((6, 2, 3), 0.1))
+    with pytest.raises(UserError, match="no anchor layer holds all three kinds"):
+        anchor_kinds.choose_layer(features)
+
+
+def test_knn_accuracy_is_balanced_and_measures_separation():
+    rng = np.random.default_rng(0)
+    labels = np.array(["a"] * 150 + ["b"] * 40)
+    same = rng.normal(size=(190, 5))
+    apart = same + np.where(labels == "b", 10.0, 0.0)[:, None]
+    assert anchor_kinds.knn_accuracy(apart, labels) == 1.0
+    assert anchor_kinds.knn_accuracy(same, labels) < 0.6          # balanced: not the 79 % of always saying "a"
+
+
+def test_embed_anchor_kinds_samples_each_kind(tmp_path):
+    embedding = anchor_kinds.embed_anchor_kinds(hand_made_features(30, 20), n_anchors=25, n_iter=250)
+    assert embedding.layer == 2 and embedding.width == 8 and embedding.pca_dims == 8
+    assert embedding.counts == {"foreground": 25, "synthetic_bg": 25, "real_bg": 20}
+    assert embedding.available == {"foreground": 30, "synthetic_bg": 30, "real_bg": 20}
+    assert embedding.points.shape == (70, 2) and np.all(np.isfinite(embedding.points))
+    assert embedding.separability == 1.0                                 # real features shifted by 20
+    again = anchor_kinds.embed_anchor_kinds(hand_made_features(30, 20), n_anchors=25, n_iter=250)
+    assert np.array_equal(again.points, embedding.points)               # deterministic
+    out = plots.tsne_figure(embedding, tmp_path / "fig5.png", source="model.ckpt-4")
+    assert out.stat().st_size > 10_000
+    assert png_size(out) == (round(7.2 * plots.DPI), round(6.6 * plots.DPI))
+    with pytest.raises(UserError, match="only 3 anchors"):
+        anchor_kinds.embed_anchor_kinds(hand_made_features(), n_anchors=1)
+
+
+def test_fig4_png_from_accuracies(tmp_path):
+    models = [("AherNet", [0.5, 0.6, 0.7, 0.4, 0.3, 0.2], 0.65), ("AherNet^-", [0.4] * 6, 0.45)]
+    groups, values = plots.fig4_layers.layer_percentages(models)
+    assert groups[0] == "conv_a1" and len(groups) == 7 and groups[-1].startswith("all layers")
+    assert values.shape == (2, 7) and values[0, -1] == pytest.approx(65.0) and values[1, 0] == pytest.approx(40.0)
+    out = plots.fig4(models, tmp_path / "fig4.png", n_instances=30, n_classes=5)
+    assert out.stat().st_size > 10_000
+    assert png_size(out) == (round((7 + 2.6) * plots.DPI), round(4.2 * plots.DPI))
+    with pytest.raises(plots.PlotError, match="two names"):
+        plots.fig4(models[:1], tmp_path / "x.png", n_instances=30, n_classes=5)
+    with pytest.raises(plots.PlotError, match="6 and 5 anchor layers"):
+        plots.fig4([models[0], ("B", [0.4] * 5, 0.4)], tmp_path / "x.png", n_instances=30, n_classes=5)
+    with pytest.raises(plots.PlotError, match="output folder"):
+        plots.fig4(models, tmp_path / "missing" / "x.png", n_instances=30, n_classes=5)
+
+
+PLOT_MODULES = sorted(f"aher.plots.{p.stem}" for p in Path(plots.__file__).parent.glob("*.py")
+                      if p.stem not in ("__init__", "__main__"))
+
+
+def test_figure_modules_do_not_import_tensorflow(project_root):
+    """Import every plots module (and the numpy analyses the CLI imports) one by one in a fresh
+    interpreter; the first that brings in TensorFlow is named."""
+    modules = ["aher.plots", *PLOT_MODULES, "aher.analysis.tsne", "aher.analysis.anchor_kinds",
+               "aher.analysis.probe_inputs"]
+    code = ("import importlib, sys\n"
+            f"for m in {modules!r}:\n"
+            "    importlib.import_module(m)\n"
+            "    assert 'tensorflow' not in sys.modules, m + ' imports tensorflow'\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=project_root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert subprocess.run([sys.executable, "-c", "import aher.analysis.probes, sys; "
+                           "assert 'tensorflow' in sys.modules"], cwd=project_root).returncode == 0
+
+
+def test_plot_modules_are_found():
+    assert {"aher.plots.cli", "aher.plots.common", "aher.plots.fig4_layers", "aher.plots.fig5_tsne",
+            "aher.plots.fig6_annotation", "aher.plots.fig7_timeline"} <= set(PLOT_MODULES)
+
+
 # ------------------------------------------------------------------------ Fig. 5 and Fig. 4 (slow)
 
 @pytest.fixture(scope="session")
@@ -238,16 +351,17 @@ def _model_args(tiny_run, project_root):
 
 @pytest.mark.slow
 def test_tsne_figure_on_a_tiny_run(tiny_run, project_root, tmp_path, capsys):
-    from aher.config import load_config
+    from aher.analysis.probes import collect_anchor_features      # TensorFlow
+    from aher.train.checkpoints import resolve_checkpoint         # TensorFlow
 
     config = load_config(project_root / "configs/k600_synthetic_tiny.yaml", [f"data.root={tiny_run / 'data'}"])
-    features = plots.collect_anchor_features(config, plots.resolve_checkpoint(tiny_run / "run"), n_moments=8)
+    features = collect_anchor_features(config, resolve_checkpoint(tiny_run / "run"), n_moments=8)
     assert len(features.synthetic) == len(features.layers) == 6 and features.n_moments == 8
     feats, scores = features.synthetic[3]
     assert feats.shape == (48, 4, 16) and scores.shape == (48, 4, 3)     # 8 moments x 6 lengths, T_4 = 4 cells
-    counts = dict(plots.kind_counts(features))
+    counts = dict(anchor_kinds.kind_counts(features))
     assert counts[1]["foreground"] == 0 and counts[6]["synthetic_bg"] == 0   # kinds live in different layers
-    layer = features.layers[plots.choose_layer(features)].index
+    layer = features.layers[anchor_kinds.choose_layer(features)].index
     assert min(counts[layer].values()) == max(min(c.values()) for c in counts.values())
 
     out = tmp_path / "fig5.png"
@@ -264,10 +378,8 @@ def test_tsne_figure_on_a_tiny_run(tiny_run, project_root, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_fig4_on_a_tiny_run(tiny_run, project_root, tmp_path, capsys):
-    from aher.config import load_config
-
     config = load_config(project_root / "configs/k600_synthetic_tiny.yaml", [f"data.root={tiny_run / 'data'}"])
-    instances = plots.eval_instances(config)
+    instances = eval_instances(config)
     feats = np.concatenate(list(instances.batches(size=4)))
     assert feats.shape == (len(instances.spans), 64, 32) and len(instances.spans) > 0
     assert instances.labels.max() < len(instances.classes)
@@ -279,6 +391,7 @@ def test_fig4_on_a_tiny_run(tiny_run, project_root, tmp_path, capsys):
                                  "--checkpoint-b", str(ckpts[0]).removesuffix(".index"), "--out", str(out)], capsys)
     assert code == 0, err
     assert stdout.strip() == str(out) and png_size(out) == (round((7 + 2.6) * plots.DPI), round(4.2 * plots.DPI))
+    assert "per-layer accuracy (%): AherNet: " in err and "; AherNet^-: " in err
     # a checkpoint without the moment-set classifier is a one-line error
     bad = _checkpoint_without_classifier(tmp_path, config)
     code, _, err = run_cli(["fig4", *_model_args(tiny_run, project_root), "--checkpoint", str(run),
@@ -290,9 +403,9 @@ def _checkpoint_without_classifier(tmp_path, config):
     """Backbone-only checkpoint of the tiny model (no pooled classifier, no generators)."""
     import tensorflow as tf
 
-    from aher.model.graph import AherNet, ModelConfig
+    from aher.model.graph import AherNet
 
-    model = ModelConfig.from_dict(config["model"])
+    model = config.model
     graph = tf.Graph()
     with graph.as_default():
         AherNet(model, {}).end_points(tf.zeros([1, model.temporal_length, model.feature_dim]))

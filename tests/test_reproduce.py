@@ -14,9 +14,17 @@ import types
 import pytest
 import yaml
 
-from aher import paper_numbers, reproduce
-from aher.cli import UserError
+from aher import paper_numbers
+from aher.errors import UserError
 from aher.paths import shared_dir
+from aher.reproduce import cli, runner
+from aher.reproduce.document import collect_table
+from aher.reproduce.markdown import render_markdown
+from aher.reproduce.plan import ENTRY_SCRIPTS, RunSpec, build_plan, effective_overrides
+from aher.reproduce.report import plot_fig6, write_table, write_tables
+from aher.reproduce.runner import RunResult, command, execute, inspect_run, logged_seconds
+from aher.reproduce.stats import kendall_tau, orderings
+from aher.reproduce.tables import expand_tables
 
 FAKE_ENTRY = textwrap.dedent("""
     import json, sys
@@ -53,14 +61,14 @@ FAKE_ENTRY = textwrap.dedent("""
 def fake_entry(tmp_path, monkeypatch):
     script = tmp_path / "fake_entry.py"
     script.write_text(FAKE_ENTRY)
-    for setting in list(reproduce.ENTRY_SCRIPTS):
-        monkeypatch.setitem(reproduce.ENTRY_SCRIPTS, setting, str(script))
-    monkeypatch.setattr(reproduce, "TEST_SCRIPT", str(script))
+    for setting in list(ENTRY_SCRIPTS):
+        monkeypatch.setitem(ENTRY_SCRIPTS, setting, str(script))
+    monkeypatch.setattr(runner, "TEST_SCRIPT", str(script))
     return script
 
 
 def configs_for(tmp_path):
-    return {s: tmp_path / f"{s}.yaml" for s in reproduce.ENTRY_SCRIPTS}
+    return {s: tmp_path / f"{s}.yaml" for s in ENTRY_SCRIPTS}
 
 
 def by_spec(plan):
@@ -71,7 +79,7 @@ def by_spec(plan):
 
 
 def test_plan_all_deduplicates_across_tables_and_seeds(tmp_path):
-    plan = reproduce.build_plan(reproduce.expand_tables(["all"]), range(3), configs_for(tmp_path), tmp_path, "small")
+    plan = build_plan(expand_tables(["all"]), range(3), configs_for(tmp_path), tmp_path, "small")
     # per ANet-like setting: 6 methods + 6 transfer variants (2-fc ELU is AherNet) + 4 fractions (1.0 is AherNet*)
     # + AherNet* of the untrimmed-set classes = 17, twice, plus 5 methods on k600 = 39 configurations, x 3 seeds
     assert len(plan) == 117
@@ -103,19 +111,19 @@ def test_plan_all_deduplicates_across_tables_and_seeds(tmp_path):
 
 
 def test_plan_single_tables():
-    cfg = {s: "x.yaml" for s in reproduce.ENTRY_SCRIPTS}
-    assert len(reproduce.build_plan(["table3"], [0], cfg, "r", "tiny")) == 1
-    assert len(reproduce.build_plan(["table4"], [0, 1], cfg, "r", "tiny")) == 10
-    assert len(reproduce.build_plan(["table1"], [0], cfg, "r", "tiny")) == 22
-    assert len(reproduce.build_plan(["table2"], [0], cfg, "r", "tiny")) == 12
-    assert len(reproduce.build_plan(["fig6"], [0], cfg, "r", "tiny")) == 12
-    assert len(reproduce.build_plan(["table1", "table2"], [0], cfg, "r", "tiny")) == 26
-    assert reproduce.expand_tables(["table2", "all", "table1"])[:2] == ["table2", "table1"]
+    cfg = {s: "x.yaml" for s in ENTRY_SCRIPTS}
+    assert len(build_plan(["table3"], [0], cfg, "r", "tiny")) == 1
+    assert len(build_plan(["table4"], [0, 1], cfg, "r", "tiny")) == 10
+    assert len(build_plan(["table1"], [0], cfg, "r", "tiny")) == 22
+    assert len(build_plan(["table2"], [0], cfg, "r", "tiny")) == 12
+    assert len(build_plan(["fig6"], [0], cfg, "r", "tiny")) == 12
+    assert len(build_plan(["table1", "table2"], [0], cfg, "r", "tiny")) == 26
+    assert expand_tables(["table2", "all", "table1"])[:2] == ["table2", "table1"]
 
 
 def test_passthrough_overrides_never_replace_the_rows():
-    got = reproduce.effective_overrides(["train.method=zero", "train.seed=1"],
-                                        ["train.iterations=6", "train.seed=9", "data.root=/tmp/x"])
+    got = effective_overrides(["train.method=zero", "train.seed=1"],
+                              ["train.iterations=6", "train.seed=9", "data.root=/tmp/x"])
     assert got == ["train.iterations=6", "data.root=/tmp/x", "train.method=zero", "train.seed=1"]
 
 
@@ -134,38 +142,38 @@ def test_inspect_run_reuse_stale_resume_force(tmp_path):
     ok = tmp_path / "ok"
     write_run(ok, {"average_mAP": 0.1}, {"train": {"method": "algorithm1", "seed": 0},
                                           "model": {"transfer": {"num_fc": 1}}})
-    assert reproduce.inspect_run(ok, overrides) == ("reuse", None)
-    assert reproduce.inspect_run(ok, overrides, force=True) == ("retrain", None)
+    assert inspect_run(ok, overrides) == ("reuse", None)
+    assert inspect_run(ok, overrides, force=True) == ("retrain", None)
     stale = tmp_path / "stale"
     write_run(stale, {"average_mAP": 0.1}, {"train": {"method": "algorithm1", "seed": 1},
                                              "model": {"transfer": {"num_fc": 1}}})
-    state, reason = reproduce.inspect_run(stale, overrides)
+    state, reason = inspect_run(stale, overrides)
     assert state == "stale" and "train.seed is 1" in reason and "--force" in reason
     bare = tmp_path / "bare"                 # metrics without config.yaml: reused
     write_run(bare, {"average_mAP": 0.1}, None)
-    assert reproduce.inspect_run(bare, overrides)[0] == "reuse"
+    assert inspect_run(bare, overrides)[0] == "reuse"
     interrupted = tmp_path / "interrupted" / "checkpoints"
     interrupted.mkdir(parents=True)
     (interrupted / "model.ckpt-6.index").write_text("")
-    assert reproduce.inspect_run(interrupted.parent, overrides)[0] == "resume"
-    assert reproduce.inspect_run(tmp_path / "none", overrides, force=True)[0] == "train"
-    cmd = reproduce.command("aher_k600_train.py", tmp_path / "c.yaml", interrupted.parent, overrides, resume=True)
+    assert inspect_run(interrupted.parent, overrides)[0] == "resume"
+    assert inspect_run(tmp_path / "none", overrides, force=True)[0] == "train"
+    cmd = command("aher_k600_train.py", tmp_path / "c.yaml", interrupted.parent, overrides, resume=True)
     assert cmd[-2:] == ["--quiet", "--resume"] and cmd.count("--set") == 3
 
 
 def test_execute_reuses_trains_and_survives_failures(tmp_path, fake_entry):
-    plan = reproduce.build_plan(["table4"], [0, 1], configs_for(tmp_path), tmp_path / "runs", "tiny")
+    plan = build_plan(["table4"], [0, 1], configs_for(tmp_path), tmp_path / "runs", "tiny")
     reused = by_spec(plan)[("k600", "ahernet", 0)].out
     write_run(reused, {"average_mAP": 0.5, "mAP@0.5": 0.6, "mAP@0.75": 0.5, "mAP@0.95": 0.1, "AUC": 50.0},
               {"train": {"method": "algorithm1", "seed": 0}})
     lines = []
-    results = reproduce.execute(plan, log=lambda text, **kw: lines.append(text))
+    results = execute(plan, log=lambda text, **kw: lines.append(text))
     assert lines[0] == "plan: 10 runs; 1 reused, 9 to train"
     assert lines[1].startswith("[1/9] k600 · AherNet^0 · seed 0 (table4) · elapsed 0:00:00 · ETA ?")
     assert lines[2].startswith("    done in 0:00:0") and "average mAP 10.00, AUC 40.00" in lines[2]
     assert lines[3].startswith("[2/9]") and "ETA 0:00:" in lines[3]       # mean of the finished runs x 8
     assert lines[4].startswith("    FAILED after") and "train.method must be one of" in lines[4]
-    spec = reproduce.RunSpec
+    spec = RunSpec
     assert results[spec("k600", "algorithm1", (), 0)].status == "reused"
     assert results[spec("k600", "algorithm1", (), 0)].metrics["average_mAP"] == 0.5
     assert results[spec("k600", "algorithm1", (), 1)].status == "done"
@@ -175,7 +183,7 @@ def test_execute_reuses_trains_and_survives_failures(tmp_path, fake_entry):
     assert "--set train.method=no_adversary" in log and "some log line" in log
     # second pass: the finished run is reused, the failed ones are tried again
     lines.clear()
-    again = reproduce.execute(plan, log=lambda text, **kw: lines.append(text))
+    again = execute(plan, log=lambda text, **kw: lines.append(text))
     assert lines[0] == "plan: 10 runs; 4 reused, 6 to train"
     # a reused run keeps the duration logged when it was trained; a run made elsewhere has none
     first = results[spec("k600", "algorithm1", (), 1)].seconds
@@ -184,16 +192,16 @@ def test_execute_reuses_trains_and_survives_failures(tmp_path, fake_entry):
 
 
 def test_logged_seconds(tmp_path):
-    assert reproduce.logged_seconds(tmp_path) is None                     # no reproduce.log
+    assert logged_seconds(tmp_path) is None                     # no reproduce.log
     (tmp_path / "reproduce.log").write_text("$ python x.py\n# exit code 0, 73.4 s\n--- stdout\n# exit code 0, 9 s\n")
-    assert reproduce.logged_seconds(tmp_path) == 73.4
+    assert logged_seconds(tmp_path) == 73.4
     (tmp_path / "reproduce.log").write_text("$ python x.py\n# exit code 2, 3.0 s\n--- stdout\n")
-    assert reproduce.logged_seconds(tmp_path) is None                     # the logged command failed
+    assert logged_seconds(tmp_path) is None                     # the logged command failed
 
 
 def test_cli_writes_tables_and_exits_nonzero_on_failed_rows(tmp_path, fake_entry, capsys):
-    code = reproduce.run(["table4", "table3", "--scale", "tiny", "--seeds", "2", "--runs", str(tmp_path / "runs"),
-                          "--out", str(tmp_path / "out"), "--set", "train.iterations=6"])
+    code = cli.run(["table4", "table3", "--scale", "tiny", "--seeds", "2", "--runs", str(tmp_path / "runs"),
+                    "--out", str(tmp_path / "out"), "--set", "train.iterations=6"])
     assert code == 1
     doc = json.loads((tmp_path / "out" / "table4.json").read_text())
     assert doc["scale"] == "tiny" and doc["seeds"] == [0, 1] and "--seeds 2" in doc["command"]
@@ -229,8 +237,8 @@ def test_cli_writes_tables_and_exits_nonzero_on_failed_rows(tmp_path, fake_entry
     log = next((tmp_path / "runs").rglob("reproduce.log")).read_text()
     assert "--set train.iterations=6" in log
     capsys.readouterr()
-    assert reproduce.run(["table3", "--scale", "tiny", "--seeds", "2", "--runs", str(tmp_path / "runs"),
-                          "--out", str(tmp_path / "out")]) == 0
+    assert cli.run(["table3", "--scale", "tiny", "--seeds", "2", "--runs", str(tmp_path / "runs"),
+                    "--out", str(tmp_path / "out")]) == 0
     assert "plan: 2 runs; 2 reused, 0 to train" in capsys.readouterr().out
 
 
@@ -239,8 +247,8 @@ def test_no_train_reports_the_finished_runs_only(tmp_path, fake_entry, capsys):
     write_run(runs / "tiny" / "th14_anet" / "ahernet" / "seed0",
               {"average_mAP": 0.2, "mAP@0.5": 0.4, "mAP@0.75": 0.2, "mAP@0.95": 0.05, "AUC": 50.0},
               {"train": {"method": "algorithm1", "seed": 0}})
-    code = reproduce.run(["table3", "--scale", "tiny", "--seeds", "2", "--runs", str(runs), "--out",
-                          str(tmp_path / "out"), "--no-train"])
+    code = cli.run(["table3", "--scale", "tiny", "--seeds", "2", "--runs", str(runs), "--out",
+                    str(tmp_path / "out"), "--no-train"])
     assert code == 0 and not (runs / "tiny" / "th14_anet" / "ahernet" / "seed1").exists()
     assert "1 to train (--no-train: left out of the tables as 'not run')" in capsys.readouterr().out
     doc = json.loads((tmp_path / "out" / "table3.json").read_text())
@@ -254,7 +262,7 @@ def test_dry_run_lists_runs_and_commands(tmp_path, capsys):
     runs = tmp_path / "runs"
     write_run(runs / "tiny" / "k600" / "ahernet" / "seed1", {"average_mAP": 0.1},
               {"train": {"method": "algorithm1", "seed": 1}})
-    assert reproduce.run(["table4", "--scale", "tiny", "--seeds", "2", "--runs", str(runs), "--dry-run"]) == 0
+    assert cli.run(["table4", "--scale", "tiny", "--seeds", "2", "--runs", str(runs), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert out.strip().splitlines()[-1] == "dry run: 10 runs (5 row configurations × 2 seeds): 1 reuse, 9 train"
     assert "[reuse] k600 · AherNet · seed 1  (table4: AherNet)" in out
@@ -266,28 +274,28 @@ def test_dry_run_lists_runs_and_commands(tmp_path, capsys):
 
 def test_real_data_configs(tmp_path, capsys):
     with pytest.raises(UserError, match="k600_paper.yaml"):
-        reproduce.run(["table4", "--data", "real", "--config-dir", str(tmp_path), "--dry-run"])
+        cli.run(["table4", "--data", "real", "--config-dir", str(tmp_path), "--dry-run"])
     (tmp_path / "k600_paper.yaml").write_text("base: x.yaml\n")
     mine = tmp_path / "mine.yaml"
     mine.write_text("base: x.yaml\n")
-    assert reproduce.run(["table4", "table3", "--data", "real", "--config-dir", str(tmp_path), "--config",
-                          f"th14_anet={mine}", "--runs", str(tmp_path / "runs"), "--dry-run"]) == 0
+    assert cli.run(["table4", "table3", "--data", "real", "--config-dir", str(tmp_path), "--config",
+                    f"th14_anet={mine}", "--runs", str(tmp_path / "runs"), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert f"--config {tmp_path / 'k600_paper.yaml'}" in out and f"--config {mine}" in out
     assert str(tmp_path / "runs" / "real" / "th14_anet" / "ahernet" / "seed0") in out
     with pytest.raises(UserError, match="SETTING=FILE"):
-        reproduce.run(["table4", "--config", "nowhere.yaml", "--dry-run"])
+        cli.run(["table4", "--config", "nowhere.yaml", "--dry-run"])
     with pytest.raises(UserError, match="--data real"):
-        reproduce.run(["table4", "--config-dir", str(tmp_path), "--dry-run"])
+        cli.run(["table4", "--config-dir", str(tmp_path), "--dry-run"])
 
 
 def test_execute_tests_ahernet_on_the_untrimmed_set_classes(tmp_path, fake_entry):
     """Table 1's text comparison: AherNet runs are tested again on the untrimmed-set classes (into
     <run>/eval_untrimmed), once; the untrimmed-set oracle is a training run of its own."""
-    plan = reproduce.build_plan(["table1"], [0], configs_for(tmp_path), tmp_path / "runs", "tiny")
+    plan = build_plan(["table1"], [0], configs_for(tmp_path), tmp_path / "runs", "tiny")
     lines = []
-    results = reproduce.execute(plan, log=lambda text, **kw: lines.append(text))
-    spec = reproduce.RunSpec("th14_anet", "algorithm1", (), 0)
+    results = execute(plan, log=lambda text, **kw: lines.append(text))
+    spec = RunSpec("th14_anet", "algorithm1", (), 0)
     tested = results[("untrimmed", spec)]
     assert tested.status == "done" and tested.metrics["average_mAP"] == pytest.approx(0.4)
     folder = tmp_path / "runs" / "tiny" / "th14_anet" / "ahernet" / "seed0" / "eval_untrimmed"
@@ -295,12 +303,12 @@ def test_execute_tests_ahernet_on_the_untrimmed_set_classes(tmp_path, fake_entry
     assert "--label-space untrimmed" in log and f"--out {folder}" in log and "--set train.method=algorithm1" in log
     assert any(line.startswith("[test] th14_anet · AherNet · seed 0 on the untrimmed-set classes: average mAP 40.00")
                for line in lines)
-    doc = reproduce.collect_table("table1", [0], results, {"data": "synthetic"})
+    doc = collect_table("table1", [0], results, {"data": "synthetic"})
     ours = doc["text_untrimmed_classes"][1]["ours"]
     assert ours["AherNet"]["mean"] == pytest.approx(40.0) and ours["AherNet*"]["mean"] == pytest.approx(10.0)
     # the failing variants' runs (fake: only some methods train) are not tested; the second pass reuses the tests
     lines.clear()
-    again = reproduce.execute(plan, log=lambda text, **kw: lines.append(text))
+    again = execute(plan, log=lambda text, **kw: lines.append(text))
     assert again[("untrimmed", spec)].status == "reused" and not any(line.startswith("[test]") for line in lines)
 
 
@@ -310,15 +318,15 @@ def test_execute_tests_ahernet_on_the_untrimmed_set_classes(tmp_path, fake_entry
 def fake_results(table, seeds, value, fail=()):
     """Every run of ``table``: metrics from value(setting, method, seed); methods in ``fail`` fail."""
     results = {}
-    for run in reproduce.build_plan([table], seeds, {s: "c" for s in reproduce.ENTRY_SCRIPTS}, "r", "s"):
+    for run in build_plan([table], seeds, {s: "c" for s in ENTRY_SCRIPTS}, "r", "s"):
         s = run.spec
         if s.method in fail:
-            results[s] = reproduce.RunResult("failed", error=f"{s.method} is not implemented", out=str(run.out))
+            results[s] = RunResult("failed", error=f"{s.method} is not implemented", out=str(run.out))
         else:
             v = value(s.setting, s.method, s.seed)
-            results[s] = reproduce.RunResult("done", {"average_mAP": v / 100, "AUC": 3 * v, "mAP@0.5": v / 50,
-                                                      "mAP@0.75": v / 100, "mAP@0.95": v / 200}, 1.0, None,
-                                             str(run.out))
+            results[s] = RunResult("done", {"average_mAP": v / 100, "AUC": 3 * v, "mAP@0.5": v / 50,
+                                            "mAP@0.75": v / 100, "mAP@0.95": v / 200}, 1.0, None,
+                                   str(run.out))
     return results
 
 
@@ -326,8 +334,8 @@ def test_writer_mean_std_paper_column_failures_and_gains(tmp_path):
     rank = {"zero": 1, "minus": 2, "moments_only": 3, "no_adversary": 4, "algorithm1": 6, "oracle": 9}
     results = fake_results("table2", [0, 1, 2], lambda setting, method, seed: rank[method] + seed, fail={"minus"})
     # one seed of AherNet_M failed on th14_anet only
-    results[reproduce.RunSpec("th14_anet", "moments_only", (), 2)] = reproduce.RunResult("failed", error="NaN loss")
-    doc = reproduce.collect_table("table2", [0, 1, 2], results, {"data": "synthetic", "scale": "small"})
+    results[RunSpec("th14_anet", "moments_only", (), 2)] = RunResult("failed", error="NaN loss")
+    doc = collect_table("table2", [0, 1, 2], results, {"data": "synthetic", "scale": "small"})
     rows = {r["name"]: r for r in doc["rows"]}
     cell = rows["AherNet"]["cells"]["anet_split/average_mAP"]
     assert (cell["mean"], cell["std"], cell["n"], cell["values"]) == (pytest.approx(7.0), pytest.approx(1.0), 3,
@@ -342,7 +350,7 @@ def test_writer_mean_std_paper_column_failures_and_gains(tmp_path):
     assert gains[("AherNet", "th14_anet")]["paper"] == 5.2
     assert gains[("AherNet", "th14_anet")]["ours"] == pytest.approx(7.0 - 5.0)
     assert gains[("AherNet_A-", "anet_split")]["ours"] == pytest.approx(1.0)
-    json_path, md_path = reproduce.write_table(doc, tmp_path)
+    json_path, md_path = write_table(doc, tmp_path)
     assert json.loads(json_path.read_text())["rows"][4]["name"] == "AherNet"
     md = md_path.read_text()
     assert "| AherNet | 21.00 ± 3.00 (n=3) | 58.3 |" not in md                  # paper printed with 2 decimals
@@ -373,18 +381,18 @@ def test_kendall_tau_matches_scipy_and_orderings_need_two_rows():
         for _ in range(20):
             xs, ys = rng.integers(0, 4, n).tolist(), rng.integers(0, 4, n).tolist()   # with ties
             want = scipy_stats.kendalltau(xs, ys).statistic
-            got = reproduce.kendall_tau(xs, ys)
+            got = kendall_tau(xs, ys)
             assert (got is None) if want != want else got == pytest.approx(want)
-    assert reproduce.kendall_tau([1, 2, 3], [30, 20, 10]) == pytest.approx(-1.0)
+    assert kendall_tau([1, 2, 3], [30, 20, 10]) == pytest.approx(-1.0)
     cols = [{"key": "s/m", "title": "S m"}]
     one = [{"name": "A", "cells": {"s/m": {"n": 1, "mean": 2.0, "paper": 3.0}}},
            {"name": "B", "cells": {"s/m": {"n": 0, "mean": None, "paper": 4.0}}}]
-    assert reproduce.orderings(one, cols) == []                     # one row with both numbers: no ordering
+    assert orderings(one, cols) == []                     # one row with both numbers: no ordering
 
 
 def test_writer_table1_text_and_fig6_series(tmp_path):
     results = fake_results("table1", [0], lambda s, m, k: 5.0)
-    doc = reproduce.collect_table("table1", [0], results, {"data": "synthetic"})
+    doc = collect_table("table1", [0], results, {"data": "synthetic"})
     assert [r["name"] for r in doc["rows"]][2:4] == ["1-fc, none", "1-fc, ReLU"]
     assert doc["rows"][7]["cells"]["th14_anet/average_mAP"]["paper"] == 24.3
     assert doc["rows"][0]["cells"]["anet_split/average_mAP"]["std"] is None
@@ -395,23 +403,23 @@ def test_writer_table1_text_and_fig6_series(tmp_path):
     assert doc["failures"] == []                                  # not run is not a failure
     assert doc["text_untrimmed_classes"][0]["runs"][0] == {"row": "AherNet", "seed": 0, "status": "missing",
                                                            "dir": None, "seconds": None, "error": "not run"}
-    md = reproduce.render_markdown(doc)
+    md = render_markdown(doc)
     assert "| 1-fc, none | 5.00 (n=1) | 16.10 | 5.00 (n=1) | 23.20 |" in md
     assert "| ANet-UN→ANet-AM | — | 5.00 (n=1) | 25.4 vs 25.2 |" in md
     assert "* AherNet on anet_split (seed 0): `not run`" in md
-    spec = reproduce.RunSpec("anet_split", "algorithm1", (), 0)
-    results[("untrimmed", spec)] = reproduce.RunResult("done", {"average_mAP": 0.25}, 1.0, None, "x")
-    doc = reproduce.collect_table("table1", [0], results, {"data": "synthetic"})
+    spec = RunSpec("anet_split", "algorithm1", (), 0)
+    results[("untrimmed", spec)] = RunResult("done", {"average_mAP": 0.25}, 1.0, None, "x")
+    doc = collect_table("table1", [0], results, {"data": "synthetic"})
     assert doc["text_untrimmed_classes"][0]["ours"]["AherNet"]["mean"] == pytest.approx(25.0)
 
     results = fake_results("fig6", [0, 1], lambda s, m, k: 4.0 + k if m == "oracle" else 6.0)
-    doc = reproduce.collect_table("fig6", [0, 1], results, {"data": "synthetic"})
+    doc = collect_table("fig6", [0, 1], results, {"data": "synthetic"})
     series = doc["series"]["th14_anet"]["average_mAP"]
     assert series["fractions"] == [0.1, 0.25, 0.5, 0.75, 1.0]
     assert series["AherNet*"][0] == {"mean": pytest.approx(4.5), "std": pytest.approx(0.7071, abs=1e-4), "n": 2}
     assert series["AherNet"]["mean"] == pytest.approx(6.0)
     assert "50 %" in doc["paper_text"]
-    assert "| AherNet* (10 % annotations) | 4.50 ± 0.71 (n=2) |" in reproduce.render_markdown(doc)
+    assert "| AherNet* (10 % annotations) | 4.50 ± 0.71 (n=2) |" in render_markdown(doc)
 
 
 def test_writer_references_with_and_without_the_new_keys():
@@ -421,10 +429,10 @@ def test_writer_references_with_and_without_the_new_keys():
         if spec.method == "oracle" or (spec.method == "oracle_untrimmed" and spec.seed == 0):
             res.metrics.update(average_mAP_gt_labels=0.20 + spec.seed / 100, prior_average_mAP_video_labels=0.04,
                                prior_average_mAP_gt_labels=0.12, prior_n_windows=16, video_accuracy=0.9)
-    spec = reproduce.RunSpec("anet_split", "algorithm1", (), 0)
-    results[("untrimmed", spec)] = reproduce.RunResult("done", {"average_mAP": 0.25, "average_mAP_gt_labels": 0.3,
-                                                                "prior_average_mAP_gt_labels": 0.1}, 1.0, None, "u")
-    doc = reproduce.collect_table("table1", [0, 1], results, {"data": "synthetic"})
+    spec = RunSpec("anet_split", "algorithm1", (), 0)
+    results[("untrimmed", spec)] = RunResult("done", {"average_mAP": 0.25, "average_mAP_gt_labels": 0.3,
+                                                      "prior_average_mAP_gt_labels": 0.1}, 1.0, None, "u")
+    doc = collect_table("table1", [0, 1], results, {"data": "synthetic"})
     assert [r["name"] for r in doc["rows"]][-1] == "AherNet*" and len(doc["columns"]) == 2
     assert doc["failures"] == []                                 # missing references are no failure
     rows = {r["name"]: r for r in doc["rows"]}
@@ -435,7 +443,7 @@ def test_writer_references_with_and_without_the_new_keys():
     assert rows["AherNet^0"]["cells"]["anet_split/average_mAP_gt_labels"]["absent"] == 2
     prior = doc["reference_rows"][0]["cells"]["anet_split/average_mAP"]
     assert (prior["mean"], prior["n"], prior["absent"]) == (pytest.approx(12.0), 2, 18)
-    md = reproduce.render_markdown(doc)
+    md = render_markdown(doc)
     assert "| AherNet* | 5.50 ± 0.71 (n=2) | 22.60 | 5.50 ± 0.71 (n=2) | 28.90 | 20.50 ± 0.71 (n=2) | 4.00 ± 0.00 (n=2) | " \
            "90.00 ± 0.00 (n=2) | 20.50 ± 0.71 (n=2) | 4.00 ± 0.00 (n=2) | 90.00 ± 0.00 (n=2) |" in md
     assert "| AherNet^0 | 5.50 ± 0.71 (n=2) | 10.20 | 5.50 ± 0.71 (n=2) | 9.30 | – | – | – | – | – | – |" in md
@@ -450,19 +458,28 @@ def test_writer_references_with_and_without_the_new_keys():
     assert "| TH14→ANet-FG | — | 5.50 ± 0.71 (n=2) | 27.7 vs 26.9 | – | 20.00 (n=1) | 12.00 (n=1) |" in md
 
 
-def test_fig6_plot_hook(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "aher.plots", types.ModuleType("aher.plots"))
-    note, ok = reproduce.plot_fig6(tmp_path / "fig6.json", tmp_path / "fig6.png")
-    assert ok and "has no fig6" in note
+def test_fig6_plot_reports_the_plot_or_its_error(tmp_path, monkeypatch):
     calls = []
     module = types.ModuleType("aher.plots")
     module.fig6 = lambda j, p: calls.append((j, p))
     monkeypatch.setitem(sys.modules, "aher.plots", module)
-    assert reproduce.plot_fig6(tmp_path / "fig6.json", tmp_path / "fig6.png") == ("[fig6.png](fig6.png)", True)
+    assert plot_fig6(tmp_path / "fig6.json", tmp_path / "fig6.png") == ("[fig6.png](fig6.png)", True)
     assert calls == [(str(tmp_path / "fig6.json"), str(tmp_path / "fig6.png"))]
     module.fig6 = lambda j, p: 1 / 0
-    note, ok = reproduce.plot_fig6(tmp_path / "fig6.json", tmp_path / "fig6.png")
+    note, ok = plot_fig6(tmp_path / "fig6.json", tmp_path / "fig6.png")
     assert not ok and "ZeroDivisionError" in note
+
+
+def test_write_tables_draws_fig6_from_its_json(tmp_path):
+    """The real ``aher.plots.fig6`` reads the written fig6.json; the tables link the plot."""
+    results = fake_results("fig6", [0, 1], lambda s, m, k: 4.0 + k if m == "oracle" else 6.0)
+    lines = []
+    failed = write_tables(["fig6"], [0, 1], results, {"data": "synthetic"}, tmp_path,
+                          log=lambda text, **kw: lines.append(text))
+    assert not failed and (tmp_path / "fig6.png").stat().st_size > 0
+    assert json.loads((tmp_path / "fig6.json").read_text())["plot"] == "[fig6.png](fig6.png)"
+    assert "\nPlot: [fig6.png](fig6.png)\n" in (tmp_path / "fig6.md").read_text()
+    assert lines[-1] == "    Fig. 6 plot: [fig6.png](fig6.png)"
 
 
 # ---------------------------------------------------------------- paper numbers

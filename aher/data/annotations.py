@@ -70,7 +70,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from aher.cli import UserError
+from aher.errors import UserError
 
 __all__ = [
     "Instance",
@@ -529,6 +529,49 @@ def _thumos_subset(vid: str, path) -> str:
     raise _err(path, f"video {vid}", "cannot tell the subset from the id; pass subset=...")
 
 
+def _thumos_groundtruth_row(row: dict, line: int, path, class_names: Sequence[str], meta: dict):
+    """``(vid, where, label, start, end)`` of a groundtruth-CSV row; records the video's timing in ``meta``."""
+    vid = row["video-name"].strip()
+    where = (f"line {line}", f"video {vid}")
+    idx = _number(row["label-idx"], path, *where, "label-idx")
+    if idx == -1:
+        label = "Ambiguous"
+    elif idx == int(idx) and 0 <= idx < len(class_names):
+        label = class_names[int(idx)]
+    else:
+        raise _err(path, *where, f"label-idx {row['label-idx'].strip()} is not -1 "
+                                 f"or 0..{len(class_names) - 1}")
+    info = (_positive(row["video-duration"], path, *where, "video-duration"),
+            _positive(row["frame-rate"], path, *where, "frame-rate"),
+            _count(row["video-frames"], path, *where, "video-frames"))
+    if meta.setdefault(vid, info) != info:
+        raise _err(path, *where, "duration/frame-rate/frames differ from an earlier row of this video")
+    return vid, where, label, row["t-init"], row["t-end"]
+
+
+def _thumos_annotation_row(row: dict, line: int, path):
+    """``(vid, where, label, start, end)`` of an ``*_Annotation.csv`` row."""
+    vid = row["video"].strip()
+    where = (f"line {line}", f"video {vid}")
+    label = _label(row["type"].strip(), path, *where, "type")
+    return vid, where, label, row["start"], row["end"]
+
+
+def _thumos_videos(per_video: dict, meta: dict, max_end: dict, subset: str | None,
+                   groundtruth: bool, path) -> list[Video]:
+    """One :class:`Video` per id, in first-appearance order."""
+    videos = []
+    for vid, insts in per_video.items():
+        sub = subset.strip().lower() if subset else _thumos_subset(vid, path)
+        if groundtruth:
+            duration, fps, frames = meta[vid]
+            videos.append(Video(vid, duration, sub, insts, fps=fps, duration_frame=frames))
+        else:
+            duration = float(math.ceil(max_end[vid]) + DURATION_MARGIN)
+            videos.append(Video(vid, duration, sub, insts))
+    return videos
+
+
 def read_thumos_csv(path, class_names: Sequence[str] | None = None, keep_ambiguous: bool = False,
                     subset: str | None = None) -> list[Video]:
     """Read G-TAD's THUMOS14 CSVs.
@@ -557,27 +600,9 @@ def read_thumos_csv(path, class_names: Sequence[str] | None = None, keep_ambiguo
     max_end: dict[str, float] = {}
     for line, row in rows:
         if groundtruth:
-            vid = row["video-name"].strip()
-            where = (f"line {line}", f"video {vid}")
-            idx = _number(row["label-idx"], path, *where, "label-idx")
-            if idx == -1:
-                label = "Ambiguous"
-            elif idx == int(idx) and 0 <= idx < len(class_names):
-                label = class_names[int(idx)]
-            else:
-                raise _err(path, *where, f"label-idx {row['label-idx'].strip()} is not -1 "
-                                         f"or 0..{len(class_names) - 1}")
-            start, end = row["t-init"], row["t-end"]
-            info = (_positive(row["video-duration"], path, *where, "video-duration"),
-                    _positive(row["frame-rate"], path, *where, "frame-rate"),
-                    _count(row["video-frames"], path, *where, "video-frames"))
-            if meta.setdefault(vid, info) != info:
-                raise _err(path, *where, "duration/frame-rate/frames differ from an earlier row of this video")
+            vid, where, label, start, end = _thumos_groundtruth_row(row, line, path, class_names, meta)
         else:
-            vid = row["video"].strip()
-            where = (f"line {line}", f"video {vid}")
-            label = _label(row["type"].strip(), path, *where, "type")
-            start, end = row["start"], row["end"]
+            vid, where, label, start, end = _thumos_annotation_row(row, line, path)
         if not vid:
             raise _err(path, f"line {line}", "empty video id")
         inst = _instance(start, end, label, path, *where)
@@ -587,16 +612,7 @@ def read_thumos_csv(path, class_names: Sequence[str] | None = None, keep_ambiguo
             insts.append(inst)
     if not per_video:
         raise _err(path, "no annotation rows")
-    videos = []
-    for vid, insts in per_video.items():
-        sub = subset.strip().lower() if subset else _thumos_subset(vid, path)
-        if groundtruth:
-            duration, fps, frames = meta[vid]
-            videos.append(Video(vid, duration, sub, insts, fps=fps, duration_frame=frames))
-        else:
-            duration = float(math.ceil(max_end[vid]) + DURATION_MARGIN)
-            videos.append(Video(vid, duration, sub, insts))
-    return videos
+    return _thumos_videos(per_video, meta, max_end, subset, groundtruth, path)
 
 
 def read_kinetics_csv(path, underscore_labels: bool = False) -> list[Video]:

@@ -7,7 +7,7 @@ as-is and handed back unchanged.
 Contract (see ``docs/data_layer_contract.md``)
 -------------------------------------------
 ``resize(features, n_frames, duration, length)``
-    The fixed-length resampling of the reference (§1.2, upstream ``pool_fea_interpolate_th``):
+    The fixed-length resampling of the reference (paper_vs_code §1.2, upstream ``pool_fea_interpolate_th``):
     ``[N, D] -> [length, D]`` float32, vectorised over bins and feature columns.
 
 ``FeatureStore(path)``
@@ -58,7 +58,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from aher.cli import UserError
+from aher.errors import UserError
 
 FEATURE_STRIDE = 8
 FORMAT_NAME = "aher-features"
@@ -86,7 +86,7 @@ class MissingVideoError(FeatureStoreError, KeyError):
 def resize(features: np.ndarray, n_frames: float, duration: float, length: int) -> np.ndarray:
     """Resample ``features`` ``[N, D]`` (one row per 8 frames) to ``[length, D]`` float32.
 
-    Reference §1.2: feature k sits at ``x_k = st/2 + k*st`` seconds with ``st = 8 / fps`` and
+    paper_vs_code §1.2: feature k sits at ``x_k = st/2 + k*st`` seconds with ``st = 8 / fps`` and
     ``fps = n_frames / duration``; the covered span is ``N*st``.  Output bin i spans
     ``[i, i+1] / length * covered``, clamped to ``[x_0 + 1e-4, x_{N-1} - 1e-4]``; the bin is the
     mean of the linear interpolation at 3 equally spaced points from ``lo`` to ``hi``

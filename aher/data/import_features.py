@@ -12,7 +12,7 @@ Formats (ecosystem survey §1):
   comma-separated floats per time step.
 
 Features are assumed to be one row per 8 frames.  With ``--resize L`` every video is resampled
-to ``L`` steps (reference §1.2), which needs each video's duration and frame count:
+to ``L`` steps (paper_vs_code §1.2), which needs each video's duration and frame count:
 
 * from ``--annotations`` (any file ``aher.data.annotations.load_videos`` reads): ``duration``,
   frames = ``duration_frame``, else ``fps * duration``, else ``--fps * duration``, else the
@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from aher.cli import UserError, run_main
+from aher.cli import run_main
+from aher.errors import UserError
 from aher.data.features import FEATURE_STRIDE, FeatureStoreWriter, resize
 
 _FLOAT16_MAX = float(np.finfo(np.float16).max)
@@ -157,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="npy: ActionFormer-style [N,D] arrays; csv: BSN/AherNet-style, one header line")
     p.add_argument("--out", required=True, help="output .h5 file (written atomically)")
     p.add_argument("--resize", type=int, default=None, metavar="L",
-                   help="resample every video to L steps (reference §1.2); needs --annotations or --fps")
+                   help="resample every video to L steps (paper_vs_code §1.2); needs --annotations or --fps")
     p.add_argument("--annotations", default=None, metavar="FILE",
                    help="annotation file (any format aher.data.annotations.load_videos reads) giving "
                         "duration, frames, fps and labels")
@@ -182,10 +183,8 @@ def _load_annotations(path: str) -> dict:
     return {v.video_id: v for v in load_videos(path)}
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    src = Path(args.src)
-    out = Path(args.out)
+def _check_args(args, src: Path, out: Path) -> None:
+    """Reject inconsistent or impossible command-line arguments."""
     if not src.is_dir():
         raise UserError(f"{src}: source folder not found")
     if args.resize is not None and args.resize < 1:
@@ -201,18 +200,25 @@ def main(argv=None) -> int:
     if not out.parent.is_dir():
         raise UserError(f"{out}: output folder {out.parent} does not exist")
 
-    files = sorted(p for p in src.iterdir() if p.suffix.lower() == f".{args.fmt}" and p.is_file())
+
+def _source_files(src: Path, fmt: str) -> list[Path]:
+    """The ``.fmt`` files in ``src``, sorted; at least one."""
+    files = sorted(p for p in src.iterdir() if p.suffix.lower() == f".{fmt}" and p.is_file())
     if not files:
-        raise UserError(f"{src}: no .{args.fmt} files")
-    annotations = _load_annotations(args.annotations) if args.annotations else None
+        raise UserError(f"{src}: no .{fmt} files")
+    return files
 
-    def video_id(path: Path) -> str:
-        stem = path.stem
-        if args.strip_prefix and stem.startswith(args.strip_prefix):
-            stem = stem[len(args.strip_prefix):]
-        return stem
 
-    jobs = [(p, video_id(p)) for p in files]
+def _video_id(path: Path, strip_prefix: str) -> str:
+    stem = path.stem
+    if strip_prefix and stem.startswith(strip_prefix):
+        stem = stem[len(strip_prefix):]
+    return stem
+
+
+def _jobs(args, src: Path, files: list[Path], annotations: dict | None):
+    """``(jobs, seen)``: the ``(path, video id)`` pairs to import and a ``{video id: path}`` map."""
+    jobs = [(p, _video_id(p, args.strip_prefix)) for p in files]
     if annotations is not None:
         annotated = [(p, v) for p, v in jobs if v in annotations]
         if not annotated:
@@ -225,7 +231,33 @@ def main(argv=None) -> int:
         if vid in seen:
             raise UserError(f"{path}: video id {vid!r} also comes from {seen[vid]}")
         seen[vid] = path
+    return jobs, seen
 
+
+def _prepare(path: Path, vid: str, feats: np.ndarray, args, annotations: dict | None):
+    """``(features to store, metadata)`` of one video: resized and range-checked."""
+    n_rows = feats.shape[0]
+    video = annotations.get(vid) if annotations is not None else None
+    timing = _timing(video, n_rows, args.fps)
+    if args.resize is not None:
+        if timing is None:
+            raise UserError(f"{path}: video {vid!r} is not in {args.annotations}, so its duration "
+                            "is unknown (pass --fps, or --only-annotated to skip it)")
+        feats = resize(feats, timing[1], timing[0], args.resize)
+    if args.dtype == "float16" and np.abs(feats).max() > _FLOAT16_MAX:
+        raise UserError(f"{path}: values exceed the float16 range (|x| > {_FLOAT16_MAX:g}); "
+                        "use --dtype float32")
+    meta = {"n_features": n_rows}
+    if timing is not None:
+        meta.update(duration=timing[0], n_frames=timing[1], fps=timing[2])
+    if video is not None:
+        meta.update(subset=video.subset, feature_frame=video.feature_frame,
+                    label=video.instances[0].label if video.instances else None)
+    return feats, meta
+
+
+def _write_store(args, src: Path, out: Path, jobs, annotations: dict | None):
+    """Read, check and write every job to ``out``; returns the feature dimension."""
     read = (lambda p: read_npy_features(p, args.transpose)) if args.fmt == "npy" else read_csv_features
     attrs = {"source": str(src.resolve()), "source_format": args.fmt, "resized": int(args.resize or 0)}
     writer = None
@@ -239,37 +271,36 @@ def main(argv=None) -> int:
                 writer = FeatureStoreWriter(out, dim, args.dtype, attrs=attrs)
             elif feats.shape[1] != dim:
                 raise UserError(f"{path}: feature dim {feats.shape[1]}, but {first_file.name} has {dim}")
-            n_rows = feats.shape[0]
-            video = annotations.get(vid) if annotations is not None else None
-            timing = _timing(video, n_rows, args.fps)
-            if args.resize is not None:
-                if timing is None:
-                    raise UserError(f"{path}: video {vid!r} is not in {args.annotations}, so its duration "
-                                    "is unknown (pass --fps, or --only-annotated to skip it)")
-                feats = resize(feats, timing[1], timing[0], args.resize)
-            if args.dtype == "float16" and np.abs(feats).max() > _FLOAT16_MAX:
-                raise UserError(f"{path}: values exceed the float16 range (|x| > {_FLOAT16_MAX:g}); "
-                                "use --dtype float32")
-            meta = {"n_features": n_rows}
-            if timing is not None:
-                meta.update(duration=timing[0], n_frames=timing[1], fps=timing[2])
-            if video is not None:
-                meta.update(subset=video.subset, feature_frame=video.feature_frame,
-                            label=video.instances[0].label if video.instances else None)
+            feats, meta = _prepare(path, vid, feats, args, annotations)
             writer.add(vid, feats, **meta)
         writer.close()
     except BaseException:
         if writer is not None:
             writer.abort()
         raise
+    return dim
 
+
+def _summary(args, out: Path, n_jobs: int, dim, annotations: dict | None, seen: dict) -> str:
     extra = ""
     if annotations is not None:
         missing = len(set(annotations) - set(seen))
         if missing:
             extra = f"; {missing} annotated videos have no feature file"
     resized = f", resized to {args.resize}" if args.resize else ""
-    print(f"wrote {len(jobs)} videos (dim {dim}, {args.dtype}{resized}) to {out}{extra}")
+    return f"wrote {n_jobs} videos (dim {dim}, {args.dtype}{resized}) to {out}{extra}"
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    src = Path(args.src)
+    out = Path(args.out)
+    _check_args(args, src, out)
+    files = _source_files(src, args.fmt)
+    annotations = _load_annotations(args.annotations) if args.annotations else None
+    jobs, seen = _jobs(args, src, files, annotations)
+    dim = _write_store(args, src, out, jobs, annotations)
+    print(_summary(args, out, len(jobs), dim, annotations, seen))
     return 0
 
 

@@ -51,7 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aher.cli import UserError, run_main
+from aher.cli import run_main
+from aher.errors import UserError
 from aher.data.annotations import Video, anet_class_split, load_videos
 from aher.paths import PROJECT_ROOT, shared_dir
 

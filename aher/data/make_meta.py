@@ -19,11 +19,11 @@ The script refuses to write a list that is byte-identical to a file of the refer
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from aher.cli import UserError, run_main
+from aher.cli import run_main
+from aher.errors import UserError
 from aher.data.annotations import (anet_class_split, read_actionformer_classes, read_bsn_annotations,
                                    write_class_list)
 from aher.paths import PROJECT_ROOT, shared_dir

@@ -1,6 +1,6 @@
 """Cut annotated segments (moments, foreground) out of per-video features.
 
-Reference §8.3 (K600 moments) and §8.4 (ANet foreground), with the upstream indentation bug
+paper_vs_code §8.3 (K600 moments) and paper_vs_code §8.4 (ANet foreground), with the upstream indentation bug
 fixed: every annotation of a video is considered, not only the first.
 
 For each instance of a video with N feature rows:

@@ -1,6 +1,6 @@
 """tf.data input pipelines: feature stores + annotations -> batched tensors (no model code).
 
-The three training streams of Algorithm 1 (reference §7.3, §8) and the evaluation stream:
+The three training streams of Algorithm 1 (paper_vs_code §7.3, paper_vs_code §8) and the evaluation stream:
 
 ``untrimmed_dataset``  untrimmed videos resized to ``length`` steps, with their GT boxes on the
                        ``length``-step grid and one label per video.
@@ -19,11 +19,11 @@ Contract (fixed by ``docs/data_layer_contract.md``)
   ``None``: a single pass then sees every sample exactly once.
 * GT on the grid: ``g = clip(t / covered_seconds, 0, 1) * T`` with ``covered_seconds`` taken from
   the annotation (``feature_frame / duration_frame * duration`` when both are known), reference
-  §1.4. A video with more than ``max_gt`` instances keeps its ``max_gt`` longest instances (length
+  paper_vs_code §1.4. A video with more than ``max_gt`` instances keeps its ``max_gt`` longest instances (length
   measured on the grid after clipping; ties: earlier instance first), which are then put in time
   order (by start, then end). One ``logging`` warning per dataset build reports how many videos
   were truncated.
-* Label of a video = index in ``class_names`` of its first instance's label (reference §1.4).
+* Label of a video = index in ``class_names`` of its first instance's label (paper_vs_code §1.4).
   Label of a segment = index of its store meta ``label``.
 * The samples are the entries of the store (in ``/index`` order); ``videos`` is only where their
   annotations are looked up, so it may hold more videos than the store (e.g. the whole GT file).
@@ -78,7 +78,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from aher.cli import UserError
+from aher.errors import UserError
 from aher.data.features import FeatureStore
 
 __all__ = ["untrimmed_dataset", "segment_dataset", "eval_dataset", "PREFETCH_BATCHES", "READ_PARALLELISM",

@@ -12,7 +12,8 @@ import os
 
 import pytest
 
-from aher.cli import UserError, run_main
+from aher.cli import run_main
+from aher.errors import UserError
 from aher.data import annotations as ann
 from aher.data import make_meta
 from aher.data.annotations import (AnnotationError, Instance, Video, anet_class_split, load_videos,

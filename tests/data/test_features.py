@@ -1,11 +1,11 @@
-"""Feature store round trip, atomic writes, and the §1.2 resampling against a direct implementation."""
+"""Feature store round trip, atomic writes, and the paper_vs_code §1.2 resampling against a direct implementation."""
 
 import h5py
 import numpy as np
 import pytest
 from scipy.interpolate import interp1d
 
-from aher.cli import UserError
+from aher.errors import UserError
 from aher.data.features import (FeatureStore, FeatureStoreWriter, MissingVideoError, escape_id, resize,
                                 unescape_id)
 
@@ -14,7 +14,7 @@ from aher.data.features import (FeatureStore, FeatureStoreWriter, MissingVideoEr
 
 
 def slow_resize(feat, n_frames, duration, length):
-    """Reference §1.2 written out bin by bin (the test's independent reading of the formula)."""
+    """paper_vs_code §1.2 written out bin by bin (the test's independent reading of the formula)."""
     n = feat.shape[0]
     if n == 1:
         return np.repeat(feat.astype(np.float64), length, axis=0)

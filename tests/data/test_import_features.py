@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from aher.cli import UserError
+from aher.errors import UserError
 from aher.data.features import FeatureStore, resize
 from aher.data.import_features import main
 

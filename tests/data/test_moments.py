@@ -1,9 +1,9 @@
-"""Segment (moment / foreground) extraction, reference §8.3-8.4 without the upstream first-annotation bug."""
+"""Segment (moment / foreground) extraction, paper_vs_code §8.3-8.4 without the upstream first-annotation bug."""
 
 import numpy as np
 import pytest
 
-from aher.cli import UserError
+from aher.errors import UserError
 from aher.data.annotations import Instance, Video
 from aher.data.features import FeatureStore, FeatureStoreWriter, resize
 from aher.data.moments import FOREGROUND, MOMENTS, extract_segments, write_segment_store

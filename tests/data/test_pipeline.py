@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from aher.cli import UserError
+from aher.errors import UserError
 from aher.data.annotations import Instance, Video
 from aher.data.features import FeatureStoreWriter
 from aher.data.pipeline import eval_dataset, segment_dataset, untrimmed_dataset

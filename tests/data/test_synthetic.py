@@ -1,10 +1,12 @@
-"""Synthetic benchmark (aher.data.synthetic / synthesize / layout_fit): determinism, on-disk
-layout of the contract, GT consistency, real layouts, the paper-scale code path, the CLI and
-the sanity report.  Everything runs at ``tiny`` scale (whole file: a few seconds)."""
+"""Synthetic benchmark (aher.data.synthetic, its CLI python -m aher.data.synthesize, layout_fit):
+determinism, on-disk layout of the contract, GT consistency, real layouts, the paper-scale code
+path, the knob overrides, the CLI and the sanity report.  Everything runs at ``tiny`` scale
+(whole file: a few seconds)."""
 
 import hashlib
 import json
 import math
+import re
 import time
 
 import h5py
@@ -12,13 +14,17 @@ import numpy as np
 import pytest
 import yaml
 
-from aher.cli import UserError
+from aher.errors import UserError
 from aher.data.annotations import load_videos, read_activitynet_json, read_class_list
 from aher.data.features import FeatureStore, resize
-from aher.data.synthetic import (FILES, GENERATOR_VERSION, KNOBS, LAYOUT_PARAMS, SETTINGS, LayoutSource, World, _video_rng,
+from aher.data.synthetic import (FILES, GENERATOR_VERSION, KNOBS, LAYOUT_PARAMS, SETTINGS, LayoutSource, World,
                                  build_dataset, load_layout_params, make_plan, render_features,
-                                 resolve_config, roles_for)
-from aher.data import synthesize
+                                 resolve_config, roles_for, video_rng, write_folder_atomically)
+from aher.data.synthetic import writer
+from aher.data.synthetic.cli import main as synthesize_main
+from aher.data.synthetic.diagnostics import PROFILE_RADIUS, diagnostics
+from aher.data.synthetic.probes import effective_rank, fit_probe, roc_auc
+from aher.data.synthetic.realism import feature_stores, realism, realism_checks
 
 QUIET = {"progress": False, "log": lambda *a: None}
 STORES = ("untrimmed_train", "foreground_train", "moments_train", "eval", "oracle_train", "eval_untrimmed")
@@ -69,7 +75,7 @@ def test_video_generation_does_not_depend_on_order(tiny):
     world = World("k600", cfg, 0)
     layouts = {d: LayoutSource(d, load_layout_params(), 0) for d in ("anet", "k600", "thumos")}
     role = [r for r in roles_for("k600", cfg) if r.name == "eval"][0]
-    rng = _video_rng(0, "k600", "eval", 3)
+    rng = video_rng(0, "k600", "eval", 3)
     plan = make_plan(world, layouts, "k600", role, 3, cfg, 0, rng)
     raw = render_features(world, plan, cfg, rng)
     assert raw.shape == (plan.feature_frame // 8, cfg["dim"])
@@ -307,8 +313,7 @@ def test_paper_scale_code_path_with_tiny_overrides(tmp_path):
 
 
 def test_disk_check_refuses_too_large(tmp_path, monkeypatch):
-    import aher.data.synthetic as syn
-    monkeypatch.setattr(syn.shutil, "disk_usage", lambda p: type("U", (), {"free": 1000})())
+    monkeypatch.setattr(writer.shutil, "disk_usage", lambda p: type("U", (), {"free": 1000})())
     with pytest.raises(UserError, match="GB"):
         build_dataset("k600", "tiny", tmp_path, **QUIET)
     assert not any(tmp_path.iterdir()) or not (tmp_path / "k600_tiny").exists()
@@ -406,9 +411,8 @@ def test_v3_dataset_with_the_old_default_is_regenerated(tmp_path):
 
 
 def test_failure_leaves_nothing(tmp_path, monkeypatch):
-    import aher.data.synthetic as syn
     calls = {"n": 0}
-    real = syn.render_features
+    real = writer.render_features
 
     def boom(*a, **k):
         calls["n"] += 1
@@ -416,20 +420,56 @@ def test_failure_leaves_nothing(tmp_path, monkeypatch):
             raise RuntimeError("disk on fire")
         return real(*a, **k)
 
-    monkeypatch.setattr(syn, "render_features", boom)
+    monkeypatch.setattr(writer, "render_features", boom)
     with pytest.raises(RuntimeError):
         build_dataset("k600", "tiny", tmp_path, **QUIET)
     assert list(tmp_path.iterdir()) == []
 
 
+def test_write_folder_atomically_replaces_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "d"
+    assert write_folder_atomically(target, lambda folder: (folder / "a.txt").write_text("1")) == 1
+
+    def fail(folder):
+        (folder / "b.txt").write_text("2")
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        write_folder_atomically(target, fail)
+    assert [p.name for p in tmp_path.iterdir()] == ["d"] and [p.name for p in target.iterdir()] == ["a.txt"]
+    write_folder_atomically(target, lambda folder: (folder / "b.txt").write_text("2"))
+    assert [p.name for p in tmp_path.iterdir()] == ["d"] and [p.name for p in target.iterdir()] == ["b.txt"]
+
+
+def test_synthetic_package_does_not_import_the_dataset_resolver():
+    """aher.datasets builds synthetic datasets on demand; the generator only shares the leaf
+    aher.data.dataset_files with it (no import cycle)."""
+    import subprocess
+    import sys
+    code = "import sys, aher.data.synthetic; print('aher.datasets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_config_overrides_and_errors():
-    cfg = resolve_config("k600", "tiny", ["noise_std=0.5", "amplitude=[0.5, 1.0]", "dim=16"])
+    cfg = resolve_config("k600", "tiny", ["noise_std=0.5", "amplitude=[0.5, 1]", "dim=16", ("white_std", 1)])
     assert cfg["noise_std"] == 0.5 and cfg["amplitude"] == [0.5, 1.0] and cfg["dim"] == 16
-    assert set(cfg) == set(KNOBS)
-    for bad, match in [("nosuch=1", "unknown key"), ("dim=1.5", "expected int"), ("noise_std", "key=value"),
-                       ("amplitude=[1]", "2 numbers"), ("noise_std=-1", "noise_std"), ("dtype=int8", "dtype")]:
-        with pytest.raises(UserError, match=match):
+    assert type(cfg["amplitude"][1]) is float and type(cfg["white_std"]) is float     # as the manifest stores them
+    assert list(cfg) == list(KNOBS)
+    assert resolve_config("k600", "tiny", ["noise_std=1e-4"])["noise_std"] == 1e-4     # aher.config's parser
+    for bad, message in [
+            ("nosuch=1", "--set nosuch=1: unknown knob 'nosuch'; knobs: dim, length_untrimmed, "),
+            ("dim=1.5", "--set dim=1.5: dim: 1.5 is not an integer"),
+            ("noise_std", "--set 'noise_std': expected KNOB=VALUE"),
+            ("noise_std=abc", "--set noise_std=abc: noise_std: 'abc' is not a number"),
+            ("amplitude=[1]", "--set amplitude=[1]: amplitude: [1] is not a list of 2 values"),
+            ("amplitude=[2, 1]", "amplitude: [2, 1] is not allowed; allowed: [low, high] with low <= high"),
+            ("noise_std=-1", "--set noise_std=-1: noise_std: -1 is not allowed; allowed: >= 0"),
+            ("untrimmed_group_frac=1", "untrimmed_group_frac: 1 is not allowed; allowed: > 0 and < 1"),
+            ("dtype=int8", "--set dtype=int8: dtype: 'int8' is not allowed; allowed: one of float16, float32")]:
+        with pytest.raises(UserError, match=re.escape(message)) as info:
             resolve_config("k600", "tiny", [bad])
+        assert "\n" not in str(info.value)
     with pytest.raises(UserError, match="unknown setting"):
         resolve_config("nope", "tiny")
 
@@ -441,7 +481,7 @@ def test_cli_writes_and_reports(tmp_path, capsys):
     out, reports = tmp_path / "out", tmp_path / "rep"
     argv = ["--setting", "anet_split", "--scale", "tiny", "--out", str(out), "--report", "--report-dir",
             str(reports), "--no-progress", "--set", "n_eval=6"]
-    assert synthesize.main(argv) == 0
+    assert synthesize_main(argv) == 0
     text = capsys.readouterr().out
     assert f"wrote {out / 'anet_split_tiny'}" in text and "eval.h5" in text
     report = (reports / "synthetic_anet_split_tiny.md").read_text()
@@ -455,7 +495,7 @@ def test_cli_writes_and_reports(tmp_path, capsys):
     manifest = yaml.safe_load((out / "anet_split_tiny" / "dataset.yaml").read_text())
     n, k = manifest["counts"]["eval_untrimmed"], manifest["counts"]["instances"]["eval_untrimmed"]
     assert n == 6 and f"| eval_untrimmed videos (instances) | {n} ({k}) |" in report
-    assert synthesize.main(argv) == 0
+    assert synthesize_main(argv) == 0
     assert "reused" in capsys.readouterr().out
 
 
@@ -465,16 +505,17 @@ def test_cli_user_errors_are_one_line(tmp_path):
     out = subprocess.run([sys.executable, "-m", "aher.data.synthesize", "--setting", "k600", "--scale", "tiny",
                           "--out", str(tmp_path), "--set", "bogus=1"], capture_output=True, text=True)
     assert out.returncode == 2
-    assert out.stderr.startswith("error: --set bogus: unknown key") and out.stderr.count("\n") == 1
+    assert out.stderr.startswith("error: --set bogus=1: unknown knob 'bogus'; knobs: dim,")
+    assert out.stderr.count("\n") == 1
 
 
 def test_diagnostics_range(tiny):
-    d = synthesize.diagnostics(tiny["k600"])
+    d = diagnostics(tiny["k600"])
     for key in ("moment_probe_acc", "actionness_auc_heldout", "actionness_auc_transfer", "change_auc_start",
                 "detector_auc_start", "detector_auc_end"):
         assert 0.0 <= d[key] <= 1.0, key
     assert d["actionness_auc_heldout"] > 0.6            # tiny, but the actions are visible
-    assert len(d["change_profile_start"]) == 2 * synthesize.PROFILE_RADIUS + 1
+    assert len(d["change_profile_start"]) == 2 * PROFILE_RADIUS + 1
 
 
 # ------------------------------------------------------------------------------ realism (generator v4)
@@ -497,8 +538,8 @@ def test_realism_thresholds_on_a_tiny_build(tmp_path):
     AUC estimate alone spreads by +-0.1."""
     res = build_dataset("anet_split", "tiny", tmp_path, overrides=[
         "dim=128", "n_untrimmed_train=40", "n_oracle_train=40", "n_eval=40", "n_eval_untrimmed=40"], **QUIET)
-    real = synthesize.realism(res.path)
-    assert set(real) == set(STORES) == set(synthesize.feature_stores())
+    real = realism(res.path)
+    assert set(real) == set(STORES) == set(feature_stores())
     with_gt = [k for k, r in real.items() if "norm_auc" in r]
     assert sorted(with_gt) == sorted(["untrimmed_train", "eval", "oracle_train", "eval_untrimmed"])
     for key in with_gt:
@@ -508,31 +549,31 @@ def test_realism_thresholds_on_a_tiny_build(tmp_path):
         assert max(r["mean_auc"], 1 - r["mean_auc"]) <= 0.70, (key, r["mean_auc"])
         assert r["probe_auc"] >= 0.75, (key, r["probe_auc"])
         assert 10 < r["eff_rank"] <= 128
-    checks = synthesize.realism_checks(real)
+    checks = realism_checks(real)
     assert len(checks) == 6 + 3 * 4 and all(ok for *_, ok in checks)
 
 
 def test_realism_checks_flag_failures():
     real = {"eval": {"neg_frac": 0.01, "norm_auc": 0.2, "mean_auc": 0.65, "probe_auc": 0.6},
             "moments_train": {"neg_frac": 0.0}}
-    verdict = {(k, c.split(":")[0].split(" ")[1]): ok for k, c, _, ok in synthesize.realism_checks(real)}
+    verdict = {(k, c.split(":")[0].split(" ")[1]): ok for k, c, _, ok in realism_checks(real)}
     assert verdict == {("eval", "entries"): False, ("eval", "L2-norm"): False, ("eval", "mean-activation"): True,
                        ("eval", "actionness"): False, ("moments_train", "entries"): True}
 
 
 def test_effective_rank():
     rng = np.random.default_rng(0)
-    assert synthesize.effective_rank(np.outer(rng.standard_normal(500), rng.standard_normal(20))) == pytest.approx(1, abs=1e-6)
-    assert 17 < synthesize.effective_rank(rng.standard_normal((5000, 20))) <= 20
+    assert effective_rank(np.outer(rng.standard_normal(500), rng.standard_normal(20))) == pytest.approx(1, abs=1e-6)
+    assert 17 < effective_rank(rng.standard_normal((5000, 20))) <= 20
     low = rng.standard_normal((2000, 3)) @ rng.standard_normal((3, 50))
-    assert synthesize.effective_rank(low) < 3.01
+    assert effective_rank(low) < 3.01
 
 
 def test_roc_auc_and_ridge():
-    assert synthesize.roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])) == 0.75
-    assert math.isnan(synthesize.roc_auc(np.ones(3), np.zeros(3)))
+    assert roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])) == 0.75
+    assert math.isnan(roc_auc(np.ones(3), np.zeros(3)))
     rng = np.random.default_rng(0)
     x = rng.standard_normal((200, 5))
     y = (x[:, 0] > 0).astype(int)
-    probe = synthesize.fit_probe(x, y, 2)
+    probe = fit_probe(x, y, 2)
     assert np.mean(probe.predict(x).argmax(1) == y) > 0.9

@@ -166,18 +166,31 @@ def tsne(x, dims=2, perplexity=30.0, n_iter=1000, learning_rate=None, exaggerati
     Returns:
       :class:`TSNEResult`.
     """
+    x = _checked_data(x)
+    n = x.shape[0]
+    p, beta = joint_affinities(x, float(min(perplexity, (n - 1) / 3.0)), tol)
+    p = p.astype(np.float32)
+    if learning_rate is None:
+        learning_rate = max(n / exaggeration / 4.0, 50.0)
+    schedule = _Schedule(int(n_iter), learning_rate, exaggeration, exaggeration_iters, min_gain)
+    y = _descend(_initial_embedding(x, dims, init, seed), p, schedule)
+    return TSNEResult(embedding=y.astype(np.float64), kl_divergence=_kl(p.astype(np.float64), y.astype(np.float64)),
+                      betas=beta, iterations=int(n_iter))
+
+
+def _checked_data(x):
+    """``x`` as float64 [n >= 4, d], finite; ValueError otherwise."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 4:
         raise ValueError(f"tsne needs [n >= 4, d] data, got shape {x.shape}")
     if not np.all(np.isfinite(x)):
         raise ValueError("tsne: the data contain NaN or inf")
-    n = x.shape[0]
-    perplexity = float(min(perplexity, (n - 1) / 3.0))
-    p, beta = joint_affinities(x, perplexity, tol)
-    p = p.astype(np.float32)
-    if learning_rate is None:
-        learning_rate = max(n / exaggeration / 4.0, 50.0)
+    return x
 
+
+def _initial_embedding(x, dims, init, seed):
+    """The starting points [n, dims] float32: scaled principal components or N(0, 1e-4^2)."""
+    n = x.shape[0]
     if init == "pca":
         y = pca(x, dims)[0]
         if y.shape[1] < dims:
@@ -188,42 +201,64 @@ def tsne(x, dims=2, perplexity=30.0, n_iter=1000, learning_rate=None, exaggerati
         y = np.random.default_rng(seed).normal(0.0, 1e-4, size=(n, dims))
     else:
         raise ValueError(f"init must be 'pca' or 'random', got {init!r}")
-    y = y.astype(np.float32)
+    return y.astype(np.float32)
+
+
+@dataclass
+class _Schedule:
+    """The optimisation settings of :func:`tsne`."""
+
+    n_iter: int
+    learning_rate: float
+    exaggeration: float
+    exaggeration_iters: int
+    min_gain: float
+
+
+def _descend(y, p, schedule):
+    """Gradient descent with momentum, adaptive gains and early exaggeration -> y [n, dims] float32."""
+    n = y.shape[0]
     update = np.zeros_like(y)
     gains = np.ones_like(y)
-    p_exaggerated = p * np.float32(exaggeration)
-    num = np.empty((n, n), np.float32)
-    w = np.empty((n, n), np.float32)
-    grad = np.empty_like(y)
-
-    for it in range(int(n_iter)):
-        exaggerate = it < exaggeration_iters
+    p_exaggerated = p * np.float32(schedule.exaggeration)
+    buffers = (np.empty((n, n), np.float32), np.empty((n, n), np.float32), np.empty_like(y))
+    for it in range(schedule.n_iter):
+        exaggerate = it < schedule.exaggeration_iters
         momentum = 0.5 if exaggerate else 0.8
-        # num_ij = 1 / (1 + |y_i - y_j|^2), zero diagonal (an outer difference per coordinate:
-        # a K = 2 matrix product is much slower than these element-wise passes)
-        cols = np.ascontiguousarray(y.T)
-        np.subtract.outer(cols[0], cols[0], out=num)
-        num *= num
-        for k in range(1, dims):
-            np.subtract.outer(cols[k], cols[k], out=w)
-            w *= w
-            num += w
-        num += 1.0
-        np.reciprocal(num, out=num)
-        np.fill_diagonal(num, 0.0)
-        z = float(num.sum())
-        # w_ij = (c p_ij - q_ij) num_ij with q_ij = num_ij / z
-        np.multiply(num, np.float32(1.0 / z), out=w)
-        np.subtract(p_exaggerated if exaggerate else p, w, out=w)
-        w *= num
-        row = w.sum(axis=1)
-        for k in range(dims):                       # sum_j w_ij (y_i - y_j), one coordinate at a time
-            grad[:, k] = 4.0 * (row * cols[k] - np.einsum("ij,j->i", w, cols[k]))
+        grad = _gradient(y, p_exaggerated if exaggerate else p, *buffers)
         same_sign = (grad > 0) == (update > 0)
         gains = np.where(same_sign, gains * 0.8, gains + 0.2)
-        np.maximum(gains, min_gain, out=gains)
-        update = momentum * update - learning_rate * gains * grad
+        np.maximum(gains, schedule.min_gain, out=gains)
+        update = momentum * update - schedule.learning_rate * gains * grad
         y = y + update
         y -= y.mean(axis=0)
-    return TSNEResult(embedding=y.astype(np.float64), kl_divergence=_kl(p.astype(np.float64), y.astype(np.float64)),
-                      betas=beta, iterations=int(n_iter))
+    return y
+
+
+def _gradient(y, p, num, w, grad):
+    """The KL gradient at ``y`` for affinities ``p``, written into the buffer ``grad`` (also returned).
+
+    ``num`` and ``w`` are [n, n] float32 work buffers.
+    """
+    dims = y.shape[1]
+    # num_ij = 1 / (1 + |y_i - y_j|^2), zero diagonal (an outer difference per coordinate:
+    # a K = 2 matrix product is much slower than these element-wise passes)
+    cols = np.ascontiguousarray(y.T)
+    np.subtract.outer(cols[0], cols[0], out=num)
+    num *= num
+    for k in range(1, dims):
+        np.subtract.outer(cols[k], cols[k], out=w)
+        w *= w
+        num += w
+    num += 1.0
+    np.reciprocal(num, out=num)
+    np.fill_diagonal(num, 0.0)
+    z = float(num.sum())
+    # w_ij = (c p_ij - q_ij) num_ij with q_ij = num_ij / z
+    np.multiply(num, np.float32(1.0 / z), out=w)
+    np.subtract(p, w, out=w)
+    w *= num
+    row = w.sum(axis=1)
+    for k in range(dims):                       # sum_j w_ij (y_i - y_j), one coordinate at a time
+        grad[:, k] = 4.0 * (row * cols[k] - np.einsum("ij,j->i", w, cols[k]))
+    return grad

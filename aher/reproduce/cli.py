@@ -1,0 +1,153 @@
+"""Rerun the paper's tables: plan the runs, train the missing ones, write our numbers beside the paper's.
+
+Contract: ``run(argv)`` resolves the configs and folders, builds the plan, executes it (or prints
+it with ``--dry-run``) and writes the tables; it returns 1 when any run, test or plot failed, else
+0.  Configs: ``configs/<setting>_synthetic_<scale>.yaml`` (synthetic) or
+``<config-dir>/<setting>_paper.yaml`` (real), each replaceable with ``--config SETTING=FILE``.
+Relative paths given on the command line are relative to the current folder; the defaults are
+inside the project.  The hidden option ``--set KEY=VALUE`` (repeatable, for smoke tests) is passed
+to every run before the row's own overrides, which win; relative paths in it are relative to the
+project root (the runs' working folder).  ``--no-train`` writes the tables from the finished runs
+only: a missing run is "not run" (not a failure).  User errors are one line with exit code 2.
+"""
+
+import argparse
+import datetime
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from aher.cli import run_main
+from aher.config import parse_override
+from aher.errors import UserError
+from aher.paths import PROJECT_ROOT
+from aher.reproduce.plan import ENTRY_SCRIPTS, build_plan, eval_dir
+from aher.reproduce.report import write_tables
+from aher.reproduce.runner import command, display_path, execute, hms, inspect_run, test_command
+from aher.reproduce.stats import run_time
+from aher.reproduce.tables import TABLE_NAMES, expand_tables, settings_needed
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="python -m aher.reproduce", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("tables", nargs="+", choices=(*TABLE_NAMES, "all"), metavar="TABLE",
+                   help=f"one or more of {', '.join(TABLE_NAMES)}, or all")
+    p.add_argument("--data", choices=("synthetic", "real"), default="synthetic")
+    p.add_argument("--scale", choices=("tiny", "small"), default="small", help="synthetic benchmark scale")
+    p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per row (default 3)")
+    p.add_argument("--out", help="folder of the tables (default: reports/reproduce in the project)")
+    p.add_argument("--runs", help="folder of the runs (default: runs/reproduce in the project)")
+    p.add_argument("--config-dir", help="real data: folder of <setting>_paper.yaml (default: configs/)")
+    p.add_argument("--config", action="append", default=[], metavar="SETTING=FILE",
+                   help="config file of one setting (repeatable)")
+    p.add_argument("--force", action="store_true", help="retrain runs that have a metrics.json")
+    p.add_argument("--dry-run", action="store_true", help="list the runs and commands, run nothing")
+    p.add_argument("--no-train", action="store_true",
+                   help="write the tables from the finished runs only (missing runs show as 'not run'); "
+                        "still runs the quick extra tests of finished runs")
+    p.add_argument("--set", action="append", default=[], dest="overrides", help=argparse.SUPPRESS)
+    return p
+
+
+def _given_configs(args):
+    """{setting: file} of the ``--config SETTING=FILE`` options."""
+    given = {}
+    for text in args.config:
+        setting, sep, path = text.partition("=")
+        if not sep or setting not in ENTRY_SCRIPTS or not path:
+            raise UserError(f"--config '{text}' is not SETTING=FILE with SETTING one of {', '.join(ENTRY_SCRIPTS)}")
+        given[setting] = Path(path).resolve()
+    return given
+
+
+def resolve_configs(args, settings):
+    """{setting: config file} of ``settings``: ``--config`` first, then the default of ``--data``."""
+    given = _given_configs(args)
+    if args.data == "real":
+        folder = Path(args.config_dir).resolve() if args.config_dir else PROJECT_ROOT / "configs"
+        default = {s: folder / f"{s}_paper.yaml" for s in settings}
+    else:
+        if args.config_dir:
+            raise UserError("--config-dir is for --data real "
+                            "(synthetic configs are configs/<setting>_synthetic_<scale>.yaml)")
+        default = {s: PROJECT_ROOT / "configs" / f"{s}_synthetic_{args.scale}.yaml" for s in settings}
+    configs = {s: given.get(s, default[s]) for s in settings}
+    missing = [str(p) for p in configs.values() if not p.is_file()]
+    if missing:
+        raise UserError(f"missing config file(s): {', '.join(missing)} (pass --config SETTING=FILE)")
+    return configs
+
+
+def print_plan(plan, force, log=print):
+    """The ``--dry-run`` listing: each run's state, folder and command, then the counts."""
+    log(f"# commands run in {PROJECT_ROOT}; runs in state 'reuse' are not retrained ('--force' retrains)")
+    counts = {}
+    for run in plan:
+        state, reason = inspect_run(run.out, run.overrides, force)
+        counts[state] = counts.get(state, 0) + 1
+        uses = "; ".join(f"{t}: {r}" for t, r in run.uses)
+        log(f"[{state}] {run.spec.setting} · {run.spec.label} · seed {run.spec.seed}  ({uses})")
+        log(f"    {display_path(run.out)}" + (f"  -- {reason}" if reason else ""))
+        if state not in ("reuse", "stale"):
+            log(f"    $ {shlex.join(command(run.script, run.config, run.out, run.overrides, state == 'resume'))}")
+        for space in run.evals:
+            done = (eval_dir(run.out, space) / "metrics.json").is_file() and not force and state == "reuse"
+            log(f"    then test on the {space}-set classes" + (" (reuse)" if done else
+                f": $ {shlex.join(test_command(run.config, run.out, run.overrides, space))}"))
+    configs = len({(r.spec.setting, r.spec.method, r.spec.extra) for r in plan})
+    seeds = len({r.spec.seed for r in plan})
+    log(f"dry run: {len(plan)} runs ({configs} row configurations × {seeds} seeds): "
+        + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+
+
+def _parse(argv):
+    args = build_parser().parse_args(argv)
+    if args.seeds < 1:
+        raise UserError("--seeds must be at least 1")
+    for text in args.overrides:
+        parse_override(text)
+    return args
+
+
+def _print_totals(results):
+    total = run_time([{"status": r.status, "seconds": r.seconds} for r in results.values()])
+    print(f"run time of the plan's finished runs and tests: {hms(total['seconds'])} summed over {total['timed']}"
+          + (f" ({total['untimed']} without a logged time)" if total["untimed"] else ""), flush=True)
+    failures = sum(r.status == "failed" for r in results.values())
+    if failures:
+        print(f"{failures} of {len(results)} runs failed (see the tables' 'Failed runs' and each run's "
+              "reproduce.log)", file=sys.stderr)
+
+
+def run(argv):
+    """The command: plan, execute or list, write the tables; the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parse(argv)
+    tables = expand_tables(args.tables)
+    configs = resolve_configs(args, settings_needed(tables))
+    runs_root = Path(args.runs).resolve() if args.runs else PROJECT_ROOT / "runs" / "reproduce"
+    out_dir = Path(args.out).resolve() if args.out else PROJECT_ROOT / "reports" / "reproduce"
+    scale_dir = args.scale if args.data == "synthetic" else "real"
+    seeds = list(range(args.seeds))
+    plan = build_plan(tables, seeds, configs, runs_root, scale_dir, args.overrides)
+    if args.dry_run:
+        print_plan(plan, args.force)
+        return 0
+    results = execute(plan, force=args.force, train=not args.no_train)
+    meta = {"data": args.data, "scale": args.scale if args.data == "synthetic" else None,
+            "command": "python -m aher.reproduce " + shlex.join(argv),
+            "date": f"{datetime.datetime.now():%Y-%m-%d %H:%M}",
+            "configs": {s: display_path(p) for s, p in configs.items()}, "runs_root": display_path(runs_root)}
+    failed = write_tables(tables, seeds, results, meta, out_dir)
+    _print_totals(results)
+    return 1 if failed else 0
+
+
+def main(argv=None):
+    try:
+        return run_main(run, argv)
+    except BrokenPipeError:                       # e.g. --dry-run | head
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

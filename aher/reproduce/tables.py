@@ -1,0 +1,111 @@
+"""The paper's tables as specifications: their rows, settings and metrics.
+
+Contract: ``TABLE_SPECS[name]`` is a :class:`TableSpec` for every name of ``TABLE_NAMES``.  A row
+is (our label, ``train.method``, extra config overrides ((key, value), ...), the paper's row name);
+every row is run on every setting of its table.  Table 1 also has the rows of the text's
+comparison on the untrimmed-set classes (``untrimmed_rows``); Fig. 6 has AherNet* at each
+annotation fraction of ``FRACTIONS`` beside AherNet.
+Limits: plain data; the paper's numbers are in ``aher.paper_numbers``.
+"""
+
+from dataclasses import dataclass
+
+from aher import paper_numbers
+
+TABLE_NAMES = ("table1", "table2", "table3", "table4", "fig6")
+FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a table: our label, the method, extra overrides ((key, value), ...), the paper's row."""
+
+    name: str
+    method: str
+    extra: tuple = ()
+    paper: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    key: str
+    title: str
+    settings: tuple
+    metrics: tuple
+    rows: tuple
+    untrimmed_rows: tuple = ()     # rows of the text's comparison on the untrimmed-set classes (average mAP)
+
+    @property
+    def columns(self):
+        return [(s, m) for s in self.settings for m in self.metrics]
+
+
+def _transfer(num_fc, activation):
+    return (("model.transfer.num_fc", str(num_fc)), ("model.transfer.activation", activation))
+
+
+def _fraction(f):
+    return () if f == 1.0 else (("data.annotation_fraction", repr(f)),)
+
+
+TABLE_SPECS = {
+    "table1": TableSpec("table1", paper_numbers.TABLE1["title"], ("anet_split", "th14_anet"), ("average_mAP",), (
+        Row("AherNet^0", "zero", (), "AherNet^0"),
+        Row("AherNet^-", "minus", (), "AherNet^-"),
+        Row("1-fc, none", "algorithm1", _transfer(1, "none"), "1-fc, none"),
+        Row("1-fc, ReLU", "algorithm1", _transfer(1, "relu"), "1-fc, ReLU"),
+        Row("1-fc, LeakyReLU", "algorithm1", _transfer(1, "leaky_relu"), "1-fc, LeakyReLU"),
+        Row("1-fc, ELU", "algorithm1", _transfer(1, "elu"), "1-fc, ELU"),
+        Row("2-fc, LeakyReLU", "algorithm1", _transfer(2, "leaky_relu"), "2-fc, LeakyReLU"),
+        Row("2-fc, ELU (= AherNet)", "algorithm1", (), "2-fc, ELU"),   # the defaults: the AherNet run
+        Row("3-fc, ELU", "algorithm1", _transfer(3, "elu"), "3-fc, ELU"),
+        Row("AherNet*", "oracle", (), "AherNet* (oracle)"),
+    ), untrimmed_rows=(
+        Row("AherNet", "algorithm1", (), "AherNet"),
+        Row("AherNet*", "oracle_untrimmed", (), "AherNet*"),
+    )),
+    "table2": TableSpec("table2", paper_numbers.TABLE2["title"], ("anet_split", "th14_anet"), ("AUC", "average_mAP"), (
+        Row("AherNet^0", "zero", (), "AherNet^U"),
+        Row("AherNet^-", "minus", (), "AherNet^-"),
+        Row("AherNet_M", "moments_only", (), "AherNet_M"),
+        Row("AherNet_A-", "no_adversary", (), "AherNet_A-"),
+        Row("AherNet", "algorithm1", (), "AherNet"),
+        Row("AherNet*", "oracle", (), "AherNet*"),
+    )),
+    "table3": TableSpec("table3", paper_numbers.TABLE3["title"], ("th14_anet",),
+                        ("mAP@0.5", "mAP@0.75", "mAP@0.95", "average_mAP"), (
+        Row("AherNet (partial)", "algorithm1", (), "AherNet (partial)"),
+    )),
+    "table4": TableSpec("table4", paper_numbers.TABLE4["title"], ("k600",),
+                        ("mAP@0.5", "mAP@0.75", "mAP@0.95", "average_mAP"), (
+        Row("AherNet^0", "zero", (), "AherNet^0"),
+        Row("AherNet^-", "minus", (), "AherNet^-"),
+        Row("AherNet_M", "moments_only", (), "AherNet_M"),
+        Row("AherNet_A-", "no_adversary", (), "AherNet_A-"),
+        Row("AherNet", "algorithm1", (), "AherNet"),
+    )),
+    "fig6": TableSpec("fig6", paper_numbers.FIG6["title"], ("anet_split", "th14_anet"), ("average_mAP", "AUC"), (
+        *(Row(f"AherNet* ({100 * f:g} % annotations)", "oracle", _fraction(f)) for f in FRACTIONS),
+        Row("AherNet", "algorithm1", ()),
+    )),
+}
+
+
+def expand_tables(names):
+    """Table names in the order given, ``all`` expanded to ``TABLE_NAMES``, without repeats."""
+    out = []
+    for name in names:
+        for t in (TABLE_NAMES if name == "all" else (name,)):
+            if t not in out:
+                out.append(t)
+    return out
+
+
+def settings_needed(tables):
+    """The settings of ``tables``, in order of first use."""
+    out = []
+    for t in tables:
+        for s in TABLE_SPECS[t].settings:
+            if s not in out:
+                out.append(s)
+    return out
