@@ -68,13 +68,16 @@ class Branches:
             self.parts[name] = getattr(self, f"_build_{name}")()
         return self.parts[name]
 
-    def _build_kcls(self):
-        mom = self.tensors["moments"]
-        with tf.compat.v1.name_scope("Kcls"):
-            out = self.net.classify(mom["features"], "moment")
-            out["loss"], out["accuracy"] = losses_lib.classification_loss(out["logits"], mom["label"],
+    def _classification_branch(self, scope, stream, label_space):
+        batch = self.tensors[stream]
+        with tf.compat.v1.name_scope(scope):
+            out = self.net.classify(batch["features"], label_space)
+            out["loss"], out["accuracy"] = losses_lib.classification_loss(out["logits"], batch["label"],
                                                                           weight=self.config.loss.reg_weight)
         return out
+
+    def _build_kcls(self):
+        return self._classification_branch("Kcls", "moments", "moment")
 
     def _synthetic_video(self, mom):
         model, ctx = self.net.config, self.config.context
@@ -95,12 +98,7 @@ class Branches:
         return out
 
     def _build_afg(self):
-        fg = self.tensors["foreground"]
-        with tf.compat.v1.name_scope("Afg"):
-            out = self.net.classify(fg["features"], "untrimmed")
-            out["loss"], out["accuracy"] = losses_lib.classification_loss(out["logits"], fg["label"],
-                                                                          weight=self.config.loss.reg_weight)
-        return out
+        return self._classification_branch("Afg", "foreground", "untrimmed")
 
     def _build_aun(self):
         unt = self.tensors["untrimmed"]
