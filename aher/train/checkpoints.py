@@ -4,8 +4,13 @@ Contract: every command that takes a checkpoint accepts the same three forms -- 
 (``RUN``), its checkpoint folder (``RUN/checkpoints``) or one snapshot prefix
 (``RUN/checkpoints/model.ckpt-600``) -- and resolves it here.  ``checkpoint_iteration`` reads
 the iteration from a prefix.  Every failure is a one-line :class:`aher.errors.UserError`.
-Limits: reads the ``checkpoint`` index file of a folder (``tf.train.get_checkpoint_state``);
-it does not open the snapshots themselves.
+Snapshots are always looked up inside the folder that holds the index: the folder names in the
+``checkpoint`` index file are ignored (a moved or copied run folder reads its own files).
+:func:`make_saver` writes the index with relative names; :func:`restore` turns every failure
+to read a snapshot (truncated file, another model's variables) into a one-line
+:class:`CheckpointError` naming the snapshot.
+Limits: reads the ``checkpoint`` index file of a folder; snapshots are opened only by
+:func:`restore`.
 """
 
 from pathlib import Path
@@ -21,19 +26,64 @@ def checkpoint_iteration(path):
     return int(tail) if tail.isdigit() else -1
 
 
-def list_checkpoints(folder):
-    """The snapshot prefixes recorded in ``folder``'s index, in iteration order ([] if none)."""
+class CheckpointError(UserError):
+    """A snapshot cannot be read into this graph (corrupt, truncated, another model's)."""
+
+
+def _index_state(folder, index="checkpoint"):
+    try:
+        return tf.train.get_checkpoint_state(str(folder), latest_filename=index)
+    except (tf.errors.OpError, ValueError) as exc:   # unparsable index file
+        raise CheckpointError(f"{Path(folder) / index}: unreadable checkpoint index ({_first_line(exc)})") from None
+
+
+def _here(folder, recorded):
+    """``recorded`` (absolute or relative, possibly of another folder) as a prefix inside ``folder``."""
+    return str(Path(folder) / Path(recorded).name)
+
+
+def _exists(prefix):
+    return Path(prefix + ".index").is_file()
+
+
+def list_checkpoints(folder, index="checkpoint"):
+    """The snapshot prefixes recorded in ``folder``'s index that exist in ``folder``, in iteration order."""
     folder = Path(folder)
-    state = tf.train.get_checkpoint_state(str(folder)) if folder.is_dir() else None
+    state = _index_state(folder, index) if folder.is_dir() else None
     if not state or not state.model_checkpoint_path:
         return []
-    return sorted(state.all_model_checkpoint_paths, key=checkpoint_iteration)
+    recorded = list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
+    paths = {_here(folder, p) for p in recorded + [state.model_checkpoint_path]}
+    return sorted((p for p in paths if _exists(p)), key=checkpoint_iteration)
 
 
-def latest_checkpoint(folder):
+def latest_checkpoint(folder, index="checkpoint"):
     """The newest snapshot prefix of ``folder`` (None when there is none)."""
-    folder = Path(folder)
-    return tf.train.latest_checkpoint(str(folder)) if folder.is_dir() else None
+    paths = list_checkpoints(folder, index)
+    return paths[-1] if paths else None
+
+
+def make_saver(var_list=None, max_to_keep=5):
+    """A Saver whose ``checkpoint`` index names snapshots relative to their folder."""
+    if var_list is None:
+        var_list = tf.compat.v1.global_variables()
+    return tf.compat.v1.train.Saver(var_list, max_to_keep=max_to_keep, save_relative_paths=True)
+
+
+def _first_line(exc):
+    text = str(getattr(exc, "message", "") or exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def restore(saver, session, prefix):
+    """``saver.restore`` with a one-line :class:`CheckpointError` on any failure to read ``prefix``."""
+    if not _exists(str(prefix)):
+        raise CheckpointError(f"{prefix}: no such checkpoint ({prefix}.index is missing)")
+    try:
+        saver.restore(session, str(prefix))
+    except (tf.errors.OpError, ValueError) as exc:
+        raise CheckpointError(f"{prefix}: cannot be restored into this model ({type(exc).__name__}: "
+                              f"{_first_line(exc)})") from None
 
 
 def checkpoint_folder(path):

@@ -14,6 +14,11 @@ and ``snapshot(session, it) -> ({tag: float}, record)`` after every snapshot; th
 TensorBoard at step ``it`` and ``record`` (JSON-ready dict) is merged into
 ``RUN/diagnostics.json`` under the key ``str(it)`` (:func:`merge_diagnostics`, atomic write).
 The hook runs its own ``session.run``s, only on those iterations.
+Optional per-iteration hooks: ``LoopGraph.feed(it) -> feed_dict`` is fed to every sub-step of
+iteration ``it`` (placeholders of a trainer that feeds its batches, ``load_batches`` then None);
+``LoopGraph.after_iteration(session, done) -> {tag: float}`` runs after each iteration's snapshot
+(periodic evaluation, model selection) and its scalars go to TensorBoard.  ``lr`` None: the
+trainer's optimizers use a constant rate and no schedule is fed.
 Limits: it builds no model; sub-steps are opaque ops plus scalar fetches.
 """
 
@@ -46,12 +51,14 @@ class LoopGraph:
 
     steps: list
     load_batches: object
-    lr: object                   # scalar float32 placeholder
+    lr: object                   # scalar float32 placeholder (None: no learning-rate schedule)
     iteration: object            # int64 non-trainable variable (saved in checkpoints)
     saver: object
     progress_keys: tuple = ()    # fetch names "step/key" shown in the progress bar
     diagnostics: object = None   # optional hook with log(session, it) and snapshot(session, it)
     tensors: dict = field(default_factory=dict)   # named tensors of the graph, for probes and tests
+    feed: object = None          # optional (it) -> feed_dict for every sub-step of iteration it
+    after_iteration: object = None   # optional (session, done) -> {tag: float}, after the snapshot
 
 
 def make_iteration_variable():
@@ -97,21 +104,20 @@ def run_loop(session, loop, config, run, progress=True):
     t0 = time.perf_counter()
     try:
         for it in range(start, total):
-            lr = learning_rate(it, train)
-            session.run(loop.load_batches)
+            lr = learning_rate(it, train) if loop.lr is not None else None
+            if loop.load_batches is not None:
+                session.run(loop.load_batches)
+            batch_feed = loop.feed(it) if loop.feed is not None else {}
             values = {}
             for step in loop.steps:
-                feed = {loop.lr: lr} if step.feed_lr else {}
+                feed = {**batch_feed, **({loop.lr: lr} if step.feed_lr and lr is not None else {})}
                 out = session.run({"op": step.train_op, **step.fetches}, feed_dict=feed)
                 out.pop("op")
                 guard.check(out, it, step.name)
                 values.update({f"{step.name}/{k}": v for k, v in out.items()})
             done = it + 1
             session.run(set_iteration, feed_dict={set_iteration.op.inputs[1]: np.int64(done)})
-            summary = tf.compat.v1.Summary(value=[tf.compat.v1.Summary.Value(tag=k, simple_value=float(v))
-                                                  for k, v in values.items()]
-                                           + [tf.compat.v1.Summary.Value(tag="learning_rate", simple_value=lr)])
-            writer.add_summary(summary, done)
+            writer.add_summary(_scalar_summary({**values, **({"learning_rate": lr} if lr is not None else {})}), done)
             bar.update(1)
             if loop.progress_keys:
                 bar.set_postfix({k.split("/")[-1]: f"{values[k]:.3f}" for k in loop.progress_keys if k in values},
@@ -119,7 +125,8 @@ def run_loop(session, loop, config, run, progress=True):
             if done % log_every == 0 or done == total:
                 rate = (done - start) / max(time.perf_counter() - t0, 1e-9)
                 body = " ".join(f"{k}={float(v):.4f}" for k, v in sorted(values.items()))
-                run.log(f"it {done}/{total} lr={lr:.3g} {rate:.2f} it/s {body}")
+                rate_text = f" lr={lr:.3g}" if lr is not None else ""
+                run.log(f"it {done}/{total}{rate_text} {rate:.2f} it/s {body}")
                 if loop.diagnostics is not None:
                     writer.add_summary(_scalar_summary(loop.diagnostics.log(session, done)), done)
             if done % snapshot_every == 0 or done == total:
@@ -128,6 +135,8 @@ def run_loop(session, loop, config, run, progress=True):
                     scalars, record = loop.diagnostics.snapshot(session, done)
                     writer.add_summary(_scalar_summary(scalars), done)
                     merge_diagnostics(run.path / DIAGNOSTICS_FILE, done, record)
+            if loop.after_iteration is not None:
+                writer.add_summary(_scalar_summary(loop.after_iteration(session, done) or {}), done)
     finally:
         bar.close()
         writer.flush()
