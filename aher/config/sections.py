@@ -10,11 +10,12 @@ experiment-level ones have no defaults: every value comes from the YAML chain.
 Limits: no TensorFlow here, so a bad value is reported before anything heavy is imported.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from aher.config.loader import apply_override, parse_override
 from aher.config import schema
-from aher.config.schema import Section, build, setting, to_dict
+from aher.config.root import RootSection, build_root
+from aher.config.schema import Section, setting
+from aher.errors import ConfigError
 from aher.methods import METHODS
 
 SETTINGS = ("k600", "anet_split", "th14_anet")
@@ -39,7 +40,7 @@ def _power_of_two(value):
     return None
 
 
-def _tiou_text(value):
+def tiou_text(value):
     from evaluation.segments import parse_tiou_thresholds   # pandas start-up, only when validating
 
     try:
@@ -63,8 +64,27 @@ class DataConfig(Section):
 
 @dataclass(frozen=True)
 class NumClasses(Section):
+    """Class counts of the two label spaces (null: unknown until a dataset is read).
+
+    The dataset's class lists define the counts a model is trained and tested with; a value set
+    here states them where no dataset is read (``aher.model.summary``, the upstream-checkpoint
+    converter) and must agree with the class lists wherever they are read (:meth:`check`).
+    """
+
     untrimmed: int | None = setting(None, low=1)
     moment: int | None = setting(None, low=1)
+
+    def check(self, counts, origin="config", sources=None):
+        """``counts`` (``{label space: classes in the dataset's list}``) when every value set here
+        equals them; otherwise a one-line :class:`~aher.errors.ConfigError` naming the key, the
+        list (``sources``: label space -> its file) and both counts."""
+        for space, found in counts.items():
+            want = getattr(self, space)
+            if want is not None and int(want) != int(found):
+                where = (sources or {}).get(space, f"the dataset's {space} class list")
+                raise ConfigError(f"{origin}: model.num_classes.{space} is {want} but {where} lists {found} classes; "
+                                  f"set it to {found}, or to null to take the count from the list")
+        return counts
 
 
 @dataclass(frozen=True)
@@ -79,7 +99,7 @@ class TransferConfig(Section):
 
 @dataclass(frozen=True)
 class ModelConfig(Section):
-    """Shape of the model; ``num_classes`` fixes the label spaces' sizes (null: the dataset's)."""
+    """Shape of the model; ``num_classes`` states the label spaces' sizes (:class:`NumClasses`)."""
 
     feature_dim: int = setting(2048, low=1)
     temporal_length: int = setting(512, check=_power_of_two)
@@ -143,6 +163,7 @@ class TrainConfig(Section):
     keep_snapshots: int = setting(low=1)
     log_every: int = setting(low=1)
     seed: int = setting(low=0)
+    deterministic: bool = setting()
 
 
 @dataclass(frozen=True)
@@ -175,13 +196,13 @@ class InferenceConfig(Section):
 
 @dataclass(frozen=True)
 class EvalConfig(Section):
-    tiou_thresholds: str = setting(check=_tiou_text)
+    tiou_thresholds: str = setting(check=tiou_text)
     snapshots: tuple[int, ...] = setting(low=0)
     label_space: str = setting(choices=("auto",) + LABEL_SPACES)
 
 
 @dataclass(frozen=True)
-class Config(Section):
+class Config(RootSection):
     """One experiment's resolved config; ``source`` is the file it was loaded from."""
 
     setting: str = schema.setting(choices=SETTINGS)
@@ -212,23 +233,8 @@ class Config(Section):
         mode = self.inference.mode
         return self.method.inference_mode if mode == "auto" else mode
 
-    def to_dict(self):
-        """The plain mapping (``source`` as ``_source``), as written to ``config.yaml``."""
-        out = to_dict(self)
-        out["_source"] = out.pop("source")
-        return out
-
-    def with_overrides(self, *texts):
-        """A new, validated config with ``key=value`` overrides applied (``--set`` syntax)."""
-        raw = self.to_dict()
-        for text in texts:
-            keys, value = parse_override(text)
-            apply_override(raw, keys, value, text)
-        return build_config(raw)
 
 
 def build_config(raw):
     """A validated :class:`Config` from the merged YAML mapping (``_source`` optional)."""
-    raw = dict(raw)
-    source = raw.pop("_source", None)
-    return replace(build(Config, raw), source=source)
+    return build_root(Config, raw)

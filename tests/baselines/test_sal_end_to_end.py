@@ -13,6 +13,18 @@ TINY = ["--set", "data.scale=tiny", "--set", 'data.synthetic_overrides=["length_
         "--set", "train.log_every=5"]
 
 
+def scalar_steps(folder):
+    """``{tag: sorted steps}`` of every scalar in the event files of ``folder``."""
+    import tensorflow as tf
+
+    steps = {}
+    for path in sorted(folder.glob("events.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                steps.setdefault(value.tag, set()).add(event.step)
+    return {tag: sorted(s) for tag, s in steps.items()}
+
+
 def sal(project_root, *args, ok=True):
     out = subprocess.run([sys.executable, "-m", "aher.baselines.sal", *map(str, args), "--quiet"], cwd=project_root,
                          capture_output=True, text=True, timeout=300)
@@ -42,7 +54,13 @@ def test_train_resume_and_test_write_metrics(project_root, data_root, tmp_path):
     assert [h["iteration"] for h in history] == [5, 10, 15, 20]          # resumed run kept the first half
     log = (run / "train.log").read_text()
     assert "resumed at iteration 10" in log and "second_order=" in log and "mixup=" in log
-    assert (run / "checkpoints" / "model.ckpt-20.index").is_file() and any((run / "tb").iterdir())
+    assert (run / "checkpoints" / "model.ckpt-20.index").is_file()
+    best = json.loads((run / "selection.json").read_text())["best"]
+    assert len(list((run / "checkpoints" / "best").glob("*.index"))) == 1           # the resumed run kept one best
+    assert (run / "checkpoints" / "best" / f"model.ckpt-{best['iteration']}.index").is_file()
+    steps = scalar_steps(run / "tb")
+    assert {"sal/total", "sal/mil", "sal/mask_mean", "val/average_mAP"} <= steps.keys()
+    assert steps["sal/total"] == list(range(1, 21)) and steps["val/average_mAP"] == [5, 10, 15, 20]
     # test split disjoint from the training/val videos, scored again by the test command on a chosen snapshot
     gt_test = set(json.loads((run / "gt_test.json").read_text())["database"])
     assert gt_test and not gt_test & set(json.loads((run / "gt_val.json").read_text())["database"])

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from aher.baselines.sal import losses as L
+from aher.baselines.sal.config import LossWeights
 from aher.baselines.sal.data import random_perturb_indices, split_of, uniform_indices
 from aher.baselines.sal.model import (SAL, SALConfig, adaptive_mask, bilinear_pool, mask_state, mixup_targets,
                                       model_variables, pseudo_labels, topk_mean)
@@ -124,14 +125,14 @@ def test_forward_losses_and_video_scores(streams):
         xs = tf.constant(x)
         out = model.forward(xs, training=True)
         targets = model.aal_targets(out, mask_state(4))
-        losses = L.sal_losses(model, out, targets, tf.constant(y), L.LossWeights())
+        losses = L.sal_losses(model, out, targets, tf.constant(y), LossWeights())
         test = model.forward(xs, training=False)
         return {"losses": losses, "test": {k: test[k] for k in ("cas", "a_flow", "a_rgb", "bilinear_logits")},
                 "scores": model.video_scores(test), "names": tf.constant([v.op.name for v in model_variables()])}
 
     got = run(build)
     losses, test, scores = got["losses"], got["test"], got["scores"]
-    w = L.LossWeights()
+    w = LossWeights()
     expected = (losses["mil"] + w.background * losses["background"] + losses["gce"] + losses["mixup"]
                 + w.second_order * losses["second_order"] + w.consistency * losses.get("consistency", 0.0))
     np.testing.assert_allclose(losses["total"], expected, rtol=1e-5)
@@ -158,7 +159,7 @@ def test_ablation_switches_remove_their_terms():
         model = SAL(small_config(streams="single", msl=False, mixup=False, mask=False))
         out = model.forward(tf.zeros([2, 16, 12]), training=True)
         targets = model.aal_targets(out)
-        losses = L.sal_losses(model, out, targets, tf.constant(np.eye(4, dtype=np.float32)[:2]), L.LossWeights())
+        losses = L.sal_losses(model, out, targets, tf.constant(np.eye(4, dtype=np.float32)[:2]), LossWeights())
         return {"losses": losses, "mask": targets["mask"], "mixed": tf.constant("mixed_streams" in out),
                 "names": tf.constant([v.op.name for v in model_variables()])}
 
@@ -170,7 +171,7 @@ def test_ablation_switches_remove_their_terms():
     def build_no_aal():
         model = SAL(small_config(streams="split", aal=False, mixup=False, mask=False, confidence_gate=False))
         out = model.forward(tf.zeros([2, 16, 12]), training=True)
-        return L.sal_losses(model, out, {}, tf.constant(np.eye(4, dtype=np.float32)[:2]), L.LossWeights())
+        return L.sal_losses(model, out, {}, tf.constant(np.eye(4, dtype=np.float32)[:2]), LossWeights())
 
     assert set(run(build_no_aal)) == {"mil", "background", "consistency", "second_order", "total"}
 

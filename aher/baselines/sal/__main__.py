@@ -6,8 +6,9 @@
 ``train`` writes a run folder (default ``runs/<config>-<time>``) and, unless ``--no-test``, scores
 the snapshot selected on ``train.select_on`` (val by default) on the test split.  ``test``
 scores a run's selected snapshot (``RUN/checkpoints/best``) or ``--checkpoint`` on the test
-split; results JSON, ``gt_test.json`` and ``metrics.json`` go to ``RUN``.  User errors: one line,
-exit code 2.
+split; results JSON, ``gt_test.json`` and ``metrics.json`` go to ``RUN``.  The config is validated
+(``aher.baselines.sal.config``) before any data or TensorFlow work.  User errors: one line, exit
+code 2.
 """
 
 import argparse
@@ -16,7 +17,7 @@ import sys
 from pathlib import Path
 
 from aher.cli import run_main
-from aher.config import load_yaml_config
+from aher.baselines.sal.config import load_sal_config
 from aher.paths import PROJECT_ROOT
 
 
@@ -38,14 +39,16 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    config = load_yaml_config(args.config, args.set)
-    from aher.baselines.sal import train as sal_train          # TensorFlow import after argument checks
+    if args.resume and not args.out:
+        parser.error("--resume needs --out RUN (the run folder to continue)")
+    config = load_sal_config(args.config, args.set)
+    from aher.baselines.sal import train as sal_train          # TensorFlow import once the config is valid
 
     progress = not args.quiet
     if args.command == "train":
         out = Path(args.out) if args.out else (
             PROJECT_ROOT / "runs" / f"{Path(args.config).stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
-        _, checkpoint = sal_train.train(config, out, resume=args.resume, progress=progress)
+        checkpoint = sal_train.train(config, out, resume=args.resume, progress=progress)
         print(f"trained: {out}; selected {checkpoint}")
         if args.no_test:
             return 0

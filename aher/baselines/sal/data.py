@@ -2,8 +2,11 @@
 
 Contract
 --------
-``WeakData(config)`` resolves the config's dataset (``aher.datasets.open_dataset``; with
-``data.layouts`` the synthetic benchmark is built from real annotation files first) and holds:
+``WeakData(config)`` (a validated :class:`aher.baselines.sal.config.SALExperimentConfig`) resolves
+the config's dataset (``aher.datasets.open_dataset``; with ``data.layouts`` the synthetic
+benchmark is built from real annotation files first), checks what only the data can tell (feature
+dimension of the stores, a GT entry and known labels for every video, a non-empty training
+split) and holds:
 
 * ``classes`` -- the class list ``data.classes`` (``untrimmed`` or ``moment``) of the dataset;
 * ``splits`` -- ``{"train", "val", "test"}`` -> list of :class:`WeakVideo`.  The videos of
@@ -49,12 +52,10 @@ from aher.datasets import open_dataset
 from aher.paths import PROJECT_ROOT
 
 SPLITS = ("train", "val", "test")
-CLASS_LISTS = ("untrimmed", "moment")
-VIDEO_STORES = ("untrimmed_train", "oracle_train", "eval")     # stores of whole untrimmed videos
 
 
 class SALDataError(UserError):
-    """The SAL data section names something that does not exist or does not fit."""
+    """The dataset does not fit the SAL data section (feature dimension, labels, videos)."""
 
 
 @dataclass
@@ -105,53 +106,39 @@ def uniform_indices(n, length):
 
 
 def resolve(config, log=print, progress=True, needed=()):
-    """``open_dataset`` plus ``data.layouts`` (real annotation files as synthetic layouts)."""
-    data = config["data"]
-    layouts = list(data.get("layouts") or [])
-    if layouts and data.get("source", "synthetic") == "synthetic":
+    """``open_dataset`` of the ``data`` section, plus ``data.layouts`` (real annotation files as synthetic layouts)."""
+    data = config.data
+    if data.layouts and data.source == "synthetic":
         from aher.data.synthetic import build_dataset
 
-        root = Path(data["root"]) if Path(data["root"]).is_absolute() else PROJECT_ROOT / data["root"]
-        built = build_dataset(config["setting"], data["scale"], root, seed=int(data["seed"]),
-                              overrides=tuple(data.get("synthetic_overrides") or ()), layouts=tuple(layouts),
-                              progress=progress, log=log)
-        data = {**data, "source": "real", "dataset_dir": str(built.path)}
-    return open_dataset(config["setting"], data.get("source", "synthetic"), data["root"], data["scale"],
-                        int(data.get("seed", 0)), tuple(data.get("synthetic_overrides") or ()), data.get("dataset_dir"),
-                        int(config["model"]["feature_dim"]), origin=config.get("_source", "config"), needed=needed,
+        root = Path(data.root) if Path(data.root).is_absolute() else PROJECT_ROOT / data.root
+        built = build_dataset(config.setting, data.scale, root, seed=data.seed, overrides=data.synthetic_overrides,
+                              layouts=data.layouts, progress=progress, log=log)
+        data = dataclasses.replace(data, source="real", dataset_dir=str(built.path))
+    return open_dataset(config.setting, data.source, data.root, data.scale, data.seed, data.synthetic_overrides,
+                        data.dataset_dir, config.model.feature_dim, origin=config.source or "config", needed=needed,
                         log=log, progress=progress)
 
 
 class WeakData:
     def __init__(self, config, log=print, progress=True):
-        data = config["data"]
-        self.length = int(data["temporal_length"])
-        self.train_store = data["train_store"]
-        self.test_store = data.get("test_store")
-        for key in filter(None, (self.train_store, self.test_store)):
-            if key not in VIDEO_STORES:
-                raise SALDataError(f"data.train_store / test_store must be one of {', '.join(VIDEO_STORES)}, "
-                                   f"not {key!r}")
-        if data["classes"] not in CLASS_LISTS:
-            raise SALDataError(f"data.classes must be one of {CLASS_LISTS}, not {data['classes']!r}")
-        class_file = f"classes_{data['classes']}"
+        data = config.data
+        self.length = data.temporal_length
+        self.train_store = data.train_store
+        self.test_store = data.test_store
+        class_file = f"classes_{data.classes}"
         stores = [self.train_store] + ([self.test_store] if self.test_store else [])
         self.dataset = resolve(config, log=log, progress=progress, needed=("gt", class_file, *stores))
-        self.classes = self.dataset.classes[data["classes"]]
+        self.classes = self.dataset.classes[data.classes]
         index = {name: c for c, name in enumerate(self.classes)}
         annotations = {v.video_id: v for v in self.dataset.videos}
         self._stores = {key: FeatureStore(self.dataset.path(key)) for key in stores}
-        dim = int(config["model"]["feature_dim"])
+        dim = config.model.feature_dim
         for key, store in self._stores.items():
             if store.dim != dim:
                 self.close()
                 raise SALDataError(f"{store.path}: features are {store.dim}-d but model.feature_dim is {dim}")
 
-        val_fraction, test_fraction = float(data["val_fraction"]), float(data["test_fraction"])
-        if self.test_store:
-            test_fraction = 0.0
-        if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
-            raise SALDataError("data.val_fraction + data.test_fraction must be < 1 (each in [0, 1))")
         self.splits = {name: [] for name in SPLITS}
         dropped = 0
         for key in stores:
@@ -166,8 +153,8 @@ class WeakData:
                         raise SALDataError(f"{self.dataset.path('gt')}: video {vid!r} has label {name!r}, "
                                            f"not in {self.dataset.path(class_file)}")
                     labels[index[name]] = 1.0
-                split = "test" if key == self.test_store else split_of(vid, int(data["split_seed"]), val_fraction,
-                                                                        test_fraction)
+                split = "test" if key == self.test_store else split_of(vid, data.split_seed, data.val_fraction,
+                                                                        data.held_out_test_fraction)
                 if split == "train" and not labels.any():
                     dropped += 1
                     continue

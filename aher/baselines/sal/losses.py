@@ -3,7 +3,8 @@
     L = CE_mil + 5 MSE(a_r, a_f) + 10 KL_bg + GCEm(a_f) + GCEm(a_r)
         + 3 [CE(s) + CE(s_f) + CE(s_r)] + GCEm(ã_f) + GCEm(ã_r)
 
-Contract: ``sal_losses(model, out, targets, labels, weights)`` takes a training forward pass of
+Contract: ``sal_losses(model, out, targets, labels, weights)`` (``weights``: the config's ``loss``
+section, :class:`aher.baselines.sal.config.LossWeights`) takes a training forward pass of
 :class:`aher.baselines.sal.model.SAL`, its AAL targets and the video labels (multi-hot
 ``[B, C]``) and returns ``{"mil", "background", "gce", "mixup", "consistency", "second_order",
 "total"}`` (scalars; unweighted terms, ``total`` weighted).  Terms that an ablation switch or
@@ -16,28 +17,11 @@ sal_paper_vs_code §7), no optimizer.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import tensorflow as tf
 
+from aher.baselines.sal.config import LossWeights
 from aher.baselines.sal.model import mil_k, topk_mean
-
-
-@dataclass(frozen=True)
-class LossWeights:
-    """Weights of sal_paper_vs_code §6.7 (THUMOS defaults; upstream-ANet: consistency 20, background 1) and GCE q."""
-
-    mil: float = 1.0
-    consistency: float = 5.0
-    background: float = 10.0
-    gce: float = 1.0
-    mixup: float = 1.0
-    second_order: float = 3.0
-    gce_q: float = 0.5
-
-    @classmethod
-    def from_config(cls, section):
-        return cls(**{k: float(v) for k, v in section.items()})
 
 
 def label_ce(logits, labels):

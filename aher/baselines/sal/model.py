@@ -3,7 +3,9 @@
 Contract
 --------
 ``SALConfig.from_config(config, num_classes)`` reads the ``model``, ``mil``, ``aal`` and
-``inference`` sections of a SAL config.  ``SAL(cfg)`` builds, under the variable scope ``sal``
+``inference`` sections of a validated SAL config
+(:class:`aher.baselines.sal.config.SALExperimentConfig`, which checks every value's range and
+choices).  ``SAL(cfg)`` builds, under the variable scope ``sal``
 (AUTO_REUSE: every call shares one set of variables, named after the upstream state-dict keys:
 ``encoder``, ``action_rgb``, ``action_flow``, ``cls_rgb``, ``cls_flow``, ``cls``, ``fc``, ``fc1``):
 
@@ -48,14 +50,14 @@ from aher.model import layers
 
 SCOPE = "sal"
 STATE_SCOPE = "sal_state"            # trainer-only state (mask statistics); never restored for inference
-STREAM_MODES = ("split", "duplicate", "single")
-SELECT_BY = ("combined", "cas")
-INITS = ("torch", "glorot")
 BILINEAR_EPS = 1e-5                  # offset inside the signed square root (sal_paper_vs_code §4.1)
 
 
 @dataclass(frozen=True)
 class SALConfig:
+    """The network's settings in one flat record; the defaults are ``configs/sal_defaults.yaml``'s (a test
+    keeps them equal), so the graph can be built alone."""
+
     feature_dim: int
     num_classes: int
     hidden_dim: int = 512
@@ -83,40 +85,20 @@ class SALConfig:
 
     @classmethod
     def from_config(cls, config, num_classes):
-        model, mil, aal, inference = config["model"], config["mil"], config["aal"], config["inference"]
-        weights = mil.get("combined_weights")
-        enabled = bool(aal["enabled"])
-        cfg = cls(feature_dim=int(model["feature_dim"]), num_classes=int(num_classes),
-                  hidden_dim=int(model["hidden_dim"]), streams=model["streams"],
-                  stream_split=None if model["stream_split"] is None else int(model["stream_split"]),
-                  rgb_weight=float(model["rgb_weight"]), encoder_kernel=int(model["encoder_kernel"]),
-                  stream_kernel=int(model["stream_kernel"]), dropout=float(model["dropout"]), init=model["init"],
-                  msl=bool(model["msl"]), topk_divisor=int(mil["topk_divisor"]), select_by=mil["select_by"],
-                  combined_weights=(1 / 3, 1 / 3, 1 / 3) if weights is None else tuple(float(w) for w in weights),
-                  aal=enabled, actionness_topk_extra=int(aal["actionness_topk_extra"]),
-                  actionness_topk_fraction=(None if aal["actionness_topk_fraction"] is None
-                                            else float(aal["actionness_topk_fraction"])),
-                  confidence_gate=enabled and bool(aal["confidence_gate"]), gate_divisor=int(aal["gate_divisor"]),
-                  mask=enabled and bool(aal["mask"]), mask_momentum=float(aal["mask_momentum"]),
-                  mask_variance_factor=float(aal["mask_variance_factor"]), mixup=enabled and bool(aal["mixup"]),
-                  beta=float(inference["beta"]))
-        cfg.validate()
-        return cfg
-
-    def validate(self):
-        def need(cond, message):
-            if not cond:
-                raise ValueError(f"SAL config: {message}")
-
-        need(self.streams in STREAM_MODES, f"model.streams must be one of {STREAM_MODES}, not {self.streams!r}")
-        need(self.select_by in SELECT_BY, f"mil.select_by must be one of {SELECT_BY}, not {self.select_by!r}")
-        need(self.init in INITS, f"model.init must be one of {INITS}, not {self.init!r}")
-        need(len(self.combined_weights) == 3, "mil.combined_weights needs 3 numbers (softmax, a_f, a_r)")
-        if self.streams == "split":
-            s = self.split_at
-            need(0 < s < self.feature_dim, f"model.stream_split {s} must lie inside (0, {self.feature_dim})")
-        need(0.0 <= self.dropout < 1.0, "model.dropout must be in [0, 1)")
-        need(self.topk_divisor >= 1 and self.gate_divisor >= 1, "top-k divisors must be >= 1")
+        """The network settings of a :class:`aher.baselines.sal.config.SALExperimentConfig` for ``num_classes``."""
+        model, mil, aal = config.model, config.mil, config.aal
+        weights = mil.combined_weights
+        return cls(feature_dim=model.feature_dim, num_classes=int(num_classes), hidden_dim=model.hidden_dim,
+                   streams=model.streams, stream_split=model.stream_split, rgb_weight=model.rgb_weight,
+                   encoder_kernel=model.encoder_kernel, stream_kernel=model.stream_kernel, dropout=model.dropout,
+                   init=model.init, msl=model.msl, topk_divisor=mil.topk_divisor, select_by=mil.select_by,
+                   combined_weights=(1 / 3, 1 / 3, 1 / 3) if weights is None else weights,
+                   aal=aal.enabled, actionness_topk_extra=aal.actionness_topk_extra,
+                   actionness_topk_fraction=aal.actionness_topk_fraction,
+                   confidence_gate=aal.enabled and aal.confidence_gate, gate_divisor=aal.gate_divisor,
+                   mask=aal.enabled and aal.mask, mask_momentum=aal.mask_momentum,
+                   mask_variance_factor=aal.mask_variance_factor, mixup=aal.enabled and aal.mixup,
+                   beta=config.inference.beta)
 
     @property
     def split_at(self):
@@ -271,7 +253,6 @@ class SAL:
     """Builds the SAL branches on given tensors; all variables live under ``sal/`` (shared)."""
 
     def __init__(self, cfg: SALConfig):
-        cfg.validate()
         self.cfg = cfg
 
     @contextlib.contextmanager

@@ -2,23 +2,28 @@
 
 Contract
 --------
-``train(config, out_dir, resume)`` trains SAL on the ``train`` split of
-:class:`aher.baselines.sal.data.WeakData` (video-level labels only) in a run folder
-(:class:`aher.train.run_dir.RunDir`: ``config.yaml``, ``train.log``, ``tb/``, ``checkpoints/``):
+``train(config, out_dir, resume)`` (``config``: :class:`aher.baselines.sal.config.SALExperimentConfig`)
+trains SAL on the ``train`` split of :class:`aher.baselines.sal.data.WeakData` (video-level labels
+only) in a run folder (:class:`aher.train.run_dir.RunDir`: ``config.yaml``, ``train.log``,
+``tb/``, ``checkpoints/``) with the shared loop :func:`aher.train.loop.run_loop`, and returns the
+selected checkpoint:
 
-* one step per iteration: the sal_paper_vs_code §6.7 total, Adam (``train.learning_rate``, constant) with coupled
-  L2 weight decay (``train.weight_decay`` · w added to every gradient, biases included, sal_paper_vs_code §7);
+* one sub-step ``sal`` per iteration: the sal_paper_vs_code §6.7 total, Adam (``train.learning_rate``,
+  constant) with coupled L2 weight decay (``train.weight_decay`` · w added to every gradient,
+  biases included, sal_paper_vs_code §7); the batch is fed to the placeholders by :class:`BatchFeed`;
 * every ``train.eval_every`` iterations once ``train.eval_after_epochs`` epochs are done, and at
-  the last iteration, the model is scored (sal_paper_vs_code §8 + detection mAP) on the selection split
-  ``train.select_on``: ``val`` (default, the held-out split) or ``test`` (upstream's protocol,
-  inherited from ASL: the snapshot with the best *test* mAP is the one reported -- sal_paper_vs_code §1.3; use it
-  only to reproduce upstream's numbers, and say so).  A better average mAP saves
-  ``checkpoints/best/`` and is recorded in ``selection.json`` (history of every evaluation);
+  the last iteration, :class:`PeriodicSelection` scores the model (sal_paper_vs_code §8 + detection mAP) on the
+  selection split ``train.select_on``: ``val`` (default, the held-out split) or ``test``
+  (upstream's protocol, inherited from ASL: the snapshot with the best *test* mAP is the one
+  reported -- sal_paper_vs_code §1.3; use it only to reproduce upstream's numbers, and say so).  A better
+  average mAP saves ``checkpoints/best/`` and is recorded in ``selection.json`` (history of every
+  evaluation);
 * snapshots ``checkpoints/model.ckpt-<it>`` every ``train.snapshot_every`` iterations and at the
   end; ``--resume`` restores the latest one (Adam slots, iteration counter and the sal_paper_vs_code §5.3 mask
-  statistics included -- upstream keeps those only in memory) and ``selection.json``;
-* TensorBoard scalars of every loss term, the mask statistics and each evaluation; a tqdm bar;
-  a NaN/inf guard naming the loss (:class:`aher.train.run_dir.NanGuard`).
+  statistics included -- upstream keeps those only in memory) and ``selection.json``, and the
+  batch stream continues at the restored iteration;
+* TensorBoard scalars ``sal/<term>`` of every loss term and the mask statistics, and
+  ``<select_on>/<metric>`` of each evaluation; a tqdm bar; a NaN/inf guard naming the loss.
 
 ``test(config, run_dir, checkpoint=None, out_dir=None)`` restores the selected snapshot
 (``checkpoints/best``, else the latest) into an inference-only graph, runs sal_paper_vs_code §8.1 + post-processing
@@ -37,35 +42,26 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from tqdm import tqdm
 
 from aher.model import snippet_grouping as postprocess
 from aher.baselines.sal.data import WeakData
-from aher.baselines.sal.losses import LossWeights, sal_losses
+from aher.baselines.sal.losses import sal_losses
 from aher.baselines.sal.model import SAL, SALConfig, mask_state, model_variables
 from aher.errors import UserError
-from aher.train.checkpoints import checkpoint_iteration, latest_checkpoint
-from aher.train.run_dir import NanGuard, RunDir
+from aher.train.checkpoints import checkpoint_iteration, latest_checkpoint, list_checkpoints, make_saver, restore
+from aher.train.loop import (LoopGraph, SubStep, make_iteration_variable, open_session, restore_if_resuming,
+                             run_loop)
+from aher.train.run_dir import RunDir
 from evaluation import ANETdetection, ANETproposal
 from evaluation.cli_common import write_json_atomic
 
-SELECT_ON = ("val", "test")
 EVAL_CHUNK = 16                      # videos per inference session.run
-
-
-def postprocess_config(config):
-    """``SALPostprocessConfig`` from the ``postprocess`` section (null = the module's default)."""
-    section = {k: v for k, v in config["postprocess"].items() if v is not None}
-    try:
-        return postprocess.SALPostprocessConfig(**section)
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"postprocess section: {exc}") from None
+STEP = "sal"                         # the one sub-step of an iteration (TensorBoard tags sal/<loss>)
 
 
 # ----------------------------------------------------------------------------------- graphs
@@ -88,9 +84,7 @@ class TrainGraph:
     labels: object
     train_op: object
     fetches: dict          # scalars logged every iteration
-    iteration: object
-    set_iteration: object
-    new_iteration: object  # int64 placeholder fed to set_iteration
+    iteration: object      # int64 iteration counter (saved in snapshots)
     inference: InferenceGraph
     saver: object          # every global variable (resume)
     best_saver: object     # model variables only (the selected snapshot)
@@ -98,21 +92,20 @@ class TrainGraph:
 
 def build_train_graph(config, num_classes):
     """SAL training graph and its inference branch (shared variables) in the default graph."""
-    train = config["train"]
-    tf.compat.v1.set_random_seed(int(train["seed"]))
+    train = config.train
+    tf.compat.v1.set_random_seed(train.seed)
     model = SAL(SALConfig.from_config(config, num_classes))
-    length = int(config["data"]["temporal_length"])
+    length = config.data.temporal_length
     features = tf.compat.v1.placeholder(tf.float32, [None, length, model.cfg.feature_dim], name="features")
     labels = tf.compat.v1.placeholder(tf.float32, [None, num_classes], name="labels")
     out = model.forward(features, training=True)
     targets = model.aal_targets(out, mask_state(num_classes) if model.cfg.mask else None) if model.cfg.aal else {}
-    losses = sal_losses(model, out, targets, labels, LossWeights.from_config(config["loss"]))
+    losses = sal_losses(model, out, targets, labels, config.loss)
     with tf.name_scope("optimizer"):
-        optimizer = tf.compat.v1.train.AdamOptimizer(float(train["learning_rate"]), beta1=float(train["adam_beta1"]),
-                                                     beta2=float(train["adam_beta2"]),
-                                                     epsilon=float(train["adam_epsilon"]))
+        optimizer = tf.compat.v1.train.AdamOptimizer(train.learning_rate, beta1=train.adam_beta1,
+                                                     beta2=train.adam_beta2, epsilon=train.adam_epsilon)
         variables = tf.compat.v1.trainable_variables()
-        decay = float(train["weight_decay"])
+        decay = train.weight_decay
         grads = [(g + decay * v if decay else g, v)
                  for g, v in optimizer.compute_gradients(losses["total"], var_list=variables) if g is not None]
         train_op = optimizer.apply_gradients(grads)
@@ -123,14 +116,10 @@ def build_train_graph(config, num_classes):
     if "labels" in targets:
         fetches["pseudo_positive_frac"] = tf.reduce_mean(targets["labels"])
     inference = build_inference(model, length)
-    iteration = tf.compat.v1.get_variable("train/iteration", shape=[], dtype=tf.int64, trainable=False,
-                                          initializer=tf.compat.v1.zeros_initializer())
-    new_iteration = tf.compat.v1.placeholder(tf.int64, [], name="new_iteration")
-    set_iteration = iteration.assign(new_iteration)
-    saver = tf.compat.v1.train.Saver(tf.compat.v1.global_variables(), max_to_keep=int(train["keep_snapshots"]))
-    best_saver = tf.compat.v1.train.Saver(model_variables(), max_to_keep=1)
-    return TrainGraph(features, labels, train_op, fetches, iteration, set_iteration, new_iteration, inference, saver,
-                      best_saver)
+    iteration = make_iteration_variable()
+    saver = make_saver(tf.compat.v1.global_variables(), max_to_keep=train.keep_snapshots)
+    best_saver = make_saver(model_variables(), max_to_keep=1)
+    return TrainGraph(features, labels, train_op, fetches, iteration, inference, saver, best_saver)
 
 
 # ----------------------------------------------------------------------------------- scoring
@@ -145,8 +134,8 @@ class SplitScorer:
         if not self.videos:
             raise UserError(f"the {split} split is empty: adjust data.val_fraction / data.test_fraction")
         self.classes = data.classes
-        self.thresholds = config["eval"]["tiou_thresholds"]
-        self.pp = postprocess_config(config)
+        self.thresholds = config.eval.tiou_thresholds
+        self.pp = config.postprocess.resolved()
         self.gt_path = data.write_gt(split, gt_path)
         # uniform sampling is deterministic: read the split once, keep float16 in memory
         self.features = [data.features(v).astype(np.float16) for v in self.videos]
@@ -223,85 +212,76 @@ class Selection:
         write_json_atomic(self.path, self.state)
 
 
-def _summary(values, step, writer):
-    writer.add_summary(tf.compat.v1.Summary(value=[tf.compat.v1.Summary.Value(tag=k, simple_value=float(v))
-                                                   for k, v in values.items()]), step)
+class BatchFeed:
+    """``LoopGraph.feed``: the placeholders' feed of iteration ``it`` from ``data.batches``.
+
+    The batch stream starts at the first iteration asked for (a resumed run continues where the
+    snapshot stopped) and restarts whenever the iterations asked for are not consecutive.
+    """
+
+    def __init__(self, data: WeakData, graph: TrainGraph, batch_size, seed):
+        self.data, self.graph, self.batch_size, self.seed = data, graph, batch_size, seed
+        self._batches, self._next = None, None
+
+    def __call__(self, it):
+        if self._batches is None or it != self._next:
+            self._batches = self.data.batches(self.batch_size, self.seed, it)
+        features, labels, _ = next(self._batches)
+        self._next = it + 1
+        return {self.graph.features: features, self.graph.labels: labels}
+
+
+class PeriodicSelection:
+    """``LoopGraph.after_iteration``: scores the selection split every ``train.eval_every`` iterations
+    once ``first_eval`` iterations are done, and at the last one; a better average mAP saves
+    ``checkpoints/best/``; every evaluation is recorded in ``selection.json``."""
+
+    def __init__(self, config, graph: TrainGraph, scorer: SplitScorer, selection: Selection, run, first_eval):
+        self.graph, self.scorer, self.selection, self.run = graph, scorer, selection, run
+        self.every, self.total, self.first_eval = config.train.eval_every, config.train.iterations, first_eval
+        self.split = config.train.select_on
+        self.best_prefix = str(run.checkpoint_dir / "best" / "model.ckpt")
+
+    def __call__(self, session, done):
+        if not ((done % self.every == 0 and done > self.first_eval) or done == self.total):
+            return {}
+        metrics, _ = self.scorer.evaluate(session, self.graph.inference)
+        better = metrics["average_mAP"] > self.selection.best_value
+        path = self.graph.best_saver.save(session, self.best_prefix, global_step=done) if better else None
+        self.selection.record(done, metrics, path)
+        self.run.log(f"[{self.split} @ {done}] {format_metrics(metrics)}" + ("  (best)" if better else ""))
+        return {f"{self.split}/{k}": v for k, v in metrics.items() if k.startswith(("mAP@", "average", "video"))}
 
 
 def train(config, out_dir, resume=False, progress=True, log=print):
-    """Train SAL into ``out_dir``; return ``(RunDir, path of the selected checkpoint)``."""
-    t = config["train"]
-    select_on = t["select_on"]
-    if select_on not in SELECT_ON:
-        raise UserError(f"train.select_on must be one of {SELECT_ON}, not {select_on!r}")
+    """Train SAL into ``out_dir``; return the path of the selected checkpoint."""
+    t = config.train
     with WeakData(config, log=log, progress=progress) as data:
         run = RunDir(out_dir, config, resume=resume)
-        run.log(f"SAL training on {data.dataset.root}: {data.summary()}; model selection on '{select_on}'")
-        first_eval = int(t["eval_after_epochs"]) * data.iterations_per_epoch(int(t["batch_size"]))
-        scorer = SplitScorer(data, select_on, config, run.path / f"gt_{select_on}.json")
-        selection = Selection(run.path / "selection.json", select_on)
-        graph = tf.Graph()
-        with graph.as_default():
-            g = build_train_graph(config, len(data.classes))
-            session = tf.compat.v1.Session(graph=graph)
-            try:
-                _train_loop(session, g, graph, config, data, run, scorer, selection, first_eval, progress)
-            finally:
-                session.close()
-        best = selection.state["best"]
-        if best:
-            run.log(f"selected iteration {best['iteration']} on {select_on}: "
-                    f"average mAP {100 * best['average_mAP']:.2f}")
-        return run, (best["checkpoint"] if best else run.latest_checkpoint())
-
-
-def _train_loop(session, g, graph, config, data, run, scorer, selection, first_eval, progress):
-    t = config["train"]
-    total, batch_size, select_on = int(t["iterations"]), int(t["batch_size"]), t["select_on"]
-    eval_every, snapshot_every = max(1, int(t["eval_every"])), max(1, int(t["snapshot_every"]))
-    log_every = max(1, int(t["log_every"]))
-    session.run(tf.compat.v1.global_variables_initializer())
-    latest = run.latest_checkpoint()
-    if latest:
-        g.saver.restore(session, latest)
-    start = int(session.run(g.iteration))
-    if start:
-        run.log(f"resumed at iteration {start} from {Path(latest).name}")
-    best_dir = run.checkpoint_dir / "best"
-    writer = tf.compat.v1.summary.FileWriter(str(run.tb_dir), None if start else graph)
-    guard, batches = NanGuard(), data.batches(batch_size, int(t["seed"]), start)
-    bar = tqdm(total=total, initial=start, disable=not progress, dynamic_ncols=True, desc="SAL train")
-    t0 = time.perf_counter()
-    try:
-        for it in range(start, total):
-            features, labels, _ = next(batches)
-            out = session.run({"op": g.train_op, **g.fetches}, {g.features: features, g.labels: labels})
-            out.pop("op")
-            guard.check(out, it)
-            done = it + 1
-            session.run(g.set_iteration, {g.new_iteration: done})
-            _summary({f"loss/{k}": v for k, v in out.items()}, done, writer)
-            bar.update(1)
-            bar.set_postfix({"loss": f"{out['total']:.3f}", "best": f"{100 * max(selection.best_value, 0):.1f}"},
-                            refresh=False)
-            if done % log_every == 0 or done == total:
-                rate = (done - start) / max(time.perf_counter() - t0, 1e-9)
-                run.log(f"it {done}/{total} {rate:.2f} it/s "
-                        + " ".join(f"{k}={float(v):.4f}" for k, v in sorted(out.items())))
-            if done % snapshot_every == 0 or done == total:
-                g.saver.save(session, run.checkpoint_prefix, global_step=done)
-            if (done % eval_every == 0 and done > first_eval) or done == total:
-                metrics, _ = scorer.evaluate(session, g.inference)
-                _summary({f"{select_on}/{k}": v for k, v in metrics.items()
-                          if k.startswith(("mAP@", "average", "video"))}, done, writer)
-                better = metrics["average_mAP"] > selection.best_value
-                path = g.best_saver.save(session, str(best_dir / "model.ckpt"), global_step=done) if better else None
-                selection.record(done, metrics, path)
-                run.log(f"[{select_on} @ {done}] {format_metrics(metrics)}" + ("  (best)" if better else ""))
-    finally:
-        bar.close()
-        writer.flush()
-        writer.close()
+        try:
+            run.log(f"SAL training on {data.dataset.root}: {data.summary()}; model selection on '{t.select_on}'")
+            first_eval = t.eval_after_epochs * data.iterations_per_epoch(t.batch_size)
+            scorer = SplitScorer(data, t.select_on, config, run.path / f"gt_{t.select_on}.json")
+            selection = Selection(run.path / "selection.json", t.select_on)
+            graph = tf.Graph()
+            with graph.as_default():
+                g = build_train_graph(config, len(data.classes))
+                loop = LoopGraph(steps=[SubStep(STEP, g.train_op, g.fetches, feed_lr=False)], load_batches=None,
+                                 lr=None, iteration=g.iteration, saver=g.saver, progress_keys=(f"{STEP}/total",),
+                                 feed=BatchFeed(data, g, t.batch_size, t.seed),
+                                 after_iteration=PeriodicSelection(config, g, scorer, selection, run, first_eval))
+                with open_session(graph) as session:
+                    session.run(tf.compat.v1.global_variables_initializer())
+                    if restore_if_resuming(session, g.saver, run):
+                        g.best_saver.recover_last_checkpoints(list_checkpoints(run.checkpoint_dir / "best"))
+                    run_loop(session, loop, config, run, progress=progress)
+            best = selection.state["best"]
+            if best:
+                run.log(f"selected iteration {best['iteration']} on {t.select_on}: "
+                        f"average mAP {100 * best['average_mAP']:.2f}")
+            return best["checkpoint"] if best else run.latest_checkpoint()
+        finally:
+            run.close()
 
 
 # ----------------------------------------------------------------------------------- testing
@@ -334,7 +314,7 @@ def test(config, run_dir, checkpoint=None, out_dir=None, progress=True, log=prin
             inference = build_inference(model, data.length)
             saver = tf.compat.v1.train.Saver(model_variables())
         with tf.compat.v1.Session(graph=graph) as session:
-            saver.restore(session, checkpoint)
+            restore(saver, session, checkpoint)
             metrics, results = scorer.evaluate(session, inference, full=True)
     iteration = checkpoint_iteration(checkpoint)
     name = f"results_{iteration}.json" if iteration >= 0 else "results.json"
