@@ -8,6 +8,7 @@ import sys
 from typing import NoReturn
 
 from aher.errors import UserError
+from evaluation.cli_common import OutputError
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -17,11 +18,13 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def run_main(main, argv=None) -> int:
-    """Run ``main(argv)``; turn :class:`UserError` (and ``ValueError`` subclasses marked as
-    user errors) into a one-line message with exit code 2."""
+    """Run ``main(argv)``; turn a :class:`UserError` into a one-line message with exit code 2 (or the
+    error's own ``exit_code``, e.g. 130/143 for a training stopped by a signal)."""
     try:
         return main(argv) or 0
     except UserError as exc:
+        fail(str(exc), code=getattr(exc, "exit_code", 2))
+    except OutputError as exc:          # an output file cannot be written (full disk, permissions)
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted", code=130)

@@ -38,6 +38,7 @@ from aher.model.context import context_l2_loss, generators, real_instances, spli
 from aher.model.discriminator import discriminator_logits
 from aher.model.graph import AherNet
 from aher.train.batch_cache import BatchCache
+from aher.train.checkpoints import make_saver
 from aher.train.loop import LoopGraph, SubStep, make_iteration_variable
 from aher.train.mechanism import build_mechanism_diagnostics
 from aher.train.optim import adam, adversarial_adam, two_adams
@@ -222,7 +223,7 @@ def build_algorithm1_graph(config, streams, num_classes, method=None):
     branches = Branches(net, cache, config, spec)
     steps = [s for step in spec.steps for s in STEP_BUILDERS[step](step, branches, lr)]
     iteration = make_iteration_variable()
-    saver = tf.compat.v1.train.Saver(tf.compat.v1.global_variables(), max_to_keep=config.train.keep_snapshots)
+    saver = make_saver(max_to_keep=config.train.keep_snapshots)
     tensors = {k: branches.parts["ksyn"][k] for k in ("video", "gt")} if "ksyn" in branches.parts else {}
     loop = LoopGraph(steps=steps, load_batches=cache.load, lr=lr, iteration=iteration, saver=saver,
                      progress_keys=spec.progress, tensors=tensors)

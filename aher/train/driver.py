@@ -20,7 +20,8 @@ import tensorflow as tf
 from aher.datasets import REQUIRED, resolve_dataset
 from aher.model import variable_groups
 from aher.train import algorithm1, supervised
-from aher.train.loop import restore_if_resuming, run_loop
+from aher.train.checkpoints import read_partial, restore, snapshots_on_disk
+from aher.train.loop import open_session, restore_if_resuming, run_loop
 from aher.train.run_dir import RunDir
 
 
@@ -37,11 +38,26 @@ TRAINERS = {
 }
 
 
-def session_config():
-    """Session options: let TF use every core (CPU) and grow GPU memory on demand."""
+def session_config(train=None):
+    """Session options: every core (CPU), GPU memory grown on demand; one thread per pool when
+    ``train.deterministic`` (the order of floating-point sums then no longer depends on scheduling)."""
     cfg = tf.compat.v1.ConfigProto(allow_soft_placement=True)
     cfg.gpu_options.allow_growth = True
+    if train is not None and train.deterministic:
+        cfg.intra_op_parallelism_threads = 1
+        cfg.inter_op_parallelism_threads = 1
     return cfg
+
+
+def configure_determinism(train):
+    """``train.deterministic``: TensorFlow's deterministic kernels (process-wide, irreversible)."""
+    if train.deterministic:
+        tf.config.experimental.enable_op_determinism()
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:          # the CPU device exists already (an earlier graph in this process)
+            pass
 
 
 def _pretrained_model(config, out_dir, resume, progress, log):
@@ -49,41 +65,52 @@ def _pretrained_model(config, out_dir, resume, progress, log):
     train = config.train
     if config.method.trainer != "algorithm1":
         return None
-    if train.init_checkpoint or train.pretrain_iterations == 0 or resume:
+    if train.init_checkpoint or train.pretrain_iterations == 0 or (resume and _has_snapshots(out_dir)):
         return train.init_checkpoint
     pre = config.with_overrides(f"train.iterations={train.pretrain_iterations}", "train.method=pretrain")
     folder = Path(out_dir) / "pretrain"
     log(f"pre-training model M for {train.pretrain_iterations} iterations")
-    _, checkpoint = train_run(pre, folder, resume=(folder / "checkpoints").is_dir(), progress=progress, log=log)
+    _, checkpoint = train_run(pre, folder, resume=_has_snapshots(folder), progress=progress, log=log,
+                              resume_path=out_dir)
     return checkpoint
+
+
+def _has_snapshots(folder):
+    checkpoints = Path(folder) / "checkpoints"
+    return bool(snapshots_on_disk(checkpoints) or read_partial(checkpoints))
 
 
 def _initialise_from(session, checkpoint, run):
     """Restore backbone + box heads + theta from a pre-trained model M."""
     variables = variable_groups.step_var_list("S3")
-    tf.compat.v1.train.Saver(variables).restore(session, checkpoint)
+    restore(tf.compat.v1.train.Saver(variables), session, checkpoint)
     run.log(f"initialised {len(variables)} variables (backbone, box heads, transfer) from {checkpoint}")
 
 
-def train_run(config, out_dir, resume=False, progress=True, log=print):
-    """Train ``config.train.method`` into ``out_dir``; return ``(run_dir, last checkpoint)``."""
+def train_run(config, out_dir, resume=False, progress=True, log=print, resume_path=None):
+    """Train ``config.train.method`` into ``out_dir``; return ``(run_dir, last checkpoint)``.
+
+    ``resume_path``: the folder to name in "resume with" messages (the outer run of a pre-training).
+    """
     method = config.method
     trainer = TRAINERS[method.trainer]
-    dataset = resolve_dataset(config, needed=trainer.needed(method), log=log, progress=progress)
-    init = _pretrained_model(config, out_dir, resume, progress, log)
-    run = RunDir(out_dir, config, resume=resume)
-    run.log(f"{trainer.label} ({method.name}) on {dataset.root}")
-    graph = tf.Graph()
-    with graph.as_default():
-        loop = trainer.build(config, dataset)
-        init_ops = [tf.compat.v1.global_variables_initializer(), tf.compat.v1.local_variables_initializer()]
-        with tf.compat.v1.Session(graph=graph, config=session_config()) as session:
-            session.run(init_ops)
-            if resume and run.latest_checkpoint():
-                restore_if_resuming(session, loop.saver, run)
-            elif init:
-                _initialise_from(session, init, run)
-            last = run_loop(session, loop, config, run, progress=progress)
-    run.log(f"finished: {last}")
-    run.close()
+    pretraining = config.method.trainer == "algorithm1" and _has_snapshots(Path(out_dir) / "pretrain")
+    with RunDir(out_dir, config, resume=resume, start=False, resume_path=resume_path,
+                resumable=pretraining) as run:    # owned and checked, nothing written
+        dataset = resolve_dataset(config, needed=trainer.needed(method), log=log, progress=progress)
+        init = _pretrained_model(config, out_dir, resume, progress, log)
+        run.start()
+        run.log(f"{trainer.label} ({method.name}) on {dataset.root}")
+        graph = tf.Graph()
+        with graph.as_default():
+            configure_determinism(config.train)
+            loop = trainer.build(config, dataset)
+            init_ops = [tf.compat.v1.global_variables_initializer(), tf.compat.v1.local_variables_initializer()]
+            with open_session(graph, session_config(config.train)) as session:
+                session.run(init_ops)
+                restored = restore_if_resuming(session, loop.saver, run) if resume else None
+                if restored is None and init:
+                    _initialise_from(session, init, run)
+                last = run_loop(session, loop, config, run, progress=progress)
+        run.log(f"finished: {last}")
     return run, last

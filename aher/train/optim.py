@@ -26,7 +26,15 @@ def adversarial_adam(adversarial, train, name):
 
 
 def two_adams(losses, var_list, lr, train, step):
-    """One op updating ``var_list`` by ``L_prop`` and by ``L_cls``, each with its own Adam slots."""
+    """One op updating ``var_list`` by ``L_prop`` and by ``L_cls``, each with its own Adam slots.
+
+    Both gradients are taken at the variables' values before the op (as upstream); the ``L_cls``
+    update is applied after the ``L_prop`` one, so the sum of the two updates is rounded the same
+    way on every run (two unordered in-place updates of one variable are not reproducible).
+    """
     prop = adam(lr, train, f"{step}_adam_prop").minimize(losses["prop"], var_list=var_list)
-    cls = adam(lr, train, f"{step}_adam_cls").minimize(losses["classification"], var_list=var_list)
+    cls_adam = adam(lr, train, f"{step}_adam_cls")
+    grads = cls_adam.compute_gradients(losses["classification"], var_list=var_list)
+    with tf.control_dependencies([prop]):
+        cls = cls_adam.apply_gradients(grads)
     return tf.group(prop, cls, name=f"{step}_train")

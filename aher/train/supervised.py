@@ -30,6 +30,7 @@ from aher.methods import METHODS
 from aher.model import variable_groups
 from aher.model.graph import AherNet
 from aher.train.batch_cache import BatchCache
+from aher.train.checkpoints import make_saver
 from aher.train.loop import LoopGraph, make_iteration_variable
 from aher.train.run_dir import TrainingError
 from aher.train.steps import classification_step, localization_step
@@ -86,7 +87,7 @@ def build_supervised_graph(config, dataset, method=None):
     s3 = localization_step(net, unt["features"], unt["gt"], unt["label"], space, config, lr,
                            variable_groups.step_var_list("S3"), "S3")
     iteration = make_iteration_variable()
-    saver = tf.compat.v1.train.Saver(tf.compat.v1.global_variables(), max_to_keep=config.train.keep_snapshots)
+    saver = make_saver(max_to_keep=config.train.keep_snapshots)
     return LoopGraph(steps=[s2, s3], load_batches=cache.load, lr=lr, iteration=iteration, saver=saver,
                      progress_keys=spec.progress)
 
