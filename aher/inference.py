@@ -40,6 +40,11 @@ confidence, which orders detections across videos.  The prior keys are ``None`` 
 With ``all_snapshots`` every snapshot of the run (or those listed in ``eval.snapshots``) is
 evaluated and the best by average mAP is reported, like upstream's test script -- note that
 this selects the model on the evaluation set, as upstream did.
+
+A run folder's ``config.yaml`` is the record of what its checkpoints are: :func:`load_run_config`
+reads it, :func:`run_differences` names the keys where a test config differs from it (setting and
+dataset; method and model shape), and ``evaluate_run`` never writes into a run folder a score of
+another run's checkpoint or of another dataset or model (:func:`check_output_folder`).
 Limits: no training; G, D and the other label space's classifier are not loaded (not needed).
 """
 
@@ -49,22 +54,173 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+import yaml
 from tqdm import tqdm
 
-from aher.data.pipeline import eval_dataset
+from aher.config import build_config, load_config, load_yaml_config, merge
+from aher.data.pipeline import eval_dataset, read_error
 from aher.datasets import resolve_dataset
+from aher.errors import ConfigError, UserError
 from aher.model import postprocess
 from aher.model.graph import AherNet
 from aher.model.heads import anchor_classifier
 from aher.model.snippet_grouping import SALPostprocessConfig, detect
 from aher.priors import DEFAULT_WINDOWS, fit_windows, place, relative_instances, training_videos
-from aher.train.checkpoints import checkpoint_iteration, resolve_checkpoints
-from evaluation import ANETdetection, ANETproposal
+from aher.paths import PROJECT_ROOT
+from aher.train.checkpoints import checkpoint_iteration, resolve_checkpoints, restore, run_folder
+from evaluation import ANETdetection, ANETproposal, EvaluationError
 from evaluation.cli_common import write_json_atomic
 
 
 #: label space -> (feature store, GT file) of its evaluation videos (``aher.datasets.FILES`` keys)
 EVAL_FILES = {"moment": ("eval", "gt"), "untrimmed": ("eval_untrimmed", "gt_untrimmed")}
+
+#: the resolved config a training run writes into its folder (``aher.train.run_dir``)
+RUN_CONFIG = "config.yaml"
+DEFAULTS_CONFIG = PROJECT_ROOT / "configs" / "defaults.yaml"
+
+
+class InferenceError(UserError):
+    """Testing cannot go on or would write where it must not (one-line message)."""
+
+
+# --------------------------------------------------------------------------------------------
+# the run a checkpoint belongs to
+
+
+def run_config_file(checkpoint):
+    """``RUN/config.yaml`` of the run folder ``checkpoint`` belongs to (None when there is none)."""
+    path = run_folder(checkpoint) / RUN_CONFIG
+    return path if path.is_file() else None
+
+
+def _read_run_mapping(path):
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError) as exc:
+        raise InferenceError(f"{path}: unreadable run config ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise InferenceError(f"{path}: not a config (a YAML mapping expected)")
+    return data
+
+
+def load_run_config(path, overrides=()):
+    """The :class:`~aher.config.Config` saved in a run folder's ``config.yaml``, with ``overrides``.
+
+    The file is a full resolved config (``_source`` names the file it came from).  A run written
+    before a key existed lacks that key: it then takes the value of ``configs/defaults.yaml``."""
+    try:
+        return load_config(path, overrides)
+    except ConfigError as first:
+        try:
+            raw = merge(load_yaml_config(DEFAULTS_CONFIG), _read_run_mapping(path), source=str(path), strict=False)
+            return build_config(raw).with_overrides(*overrides)
+        except (ConfigError, ValueError):
+            raise first from None
+
+
+def _flat(mapping, prefix=""):
+    out = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _dataset_dir(value):
+    if not value:
+        return value
+    path = Path(value)
+    return str((path if path.is_absolute() else PROJECT_ROOT / path).resolve())
+
+
+def _dataset_keys(ours, theirs):
+    """The keys that say which evaluation videos and classes a config scores."""
+    keys = ["setting", "data.source"]
+    if ours.get("data.source") == theirs.get("data.source") == "synthetic":
+        keys += ["data.scale", "data.seed", "data.synthetic_overrides"]   # data.root: where, not what
+    elif ours.get("data.source") == theirs.get("data.source") == "real":
+        keys += ["data.dataset_dir"]
+    return keys
+
+
+@dataclass(frozen=True)
+class ConfigDifferences:
+    """Keys where a test config differs from the run's: ``dataset`` (setting, data source and
+    dataset: other evaluation videos and classes) and ``model`` (method and model shape: the
+    checkpoint holds another model).  Each entry reads ``key <ours> (run: <theirs>)``."""
+
+    dataset: tuple
+    model: tuple
+
+    def __bool__(self):
+        return bool(self.dataset or self.model)
+
+    @staticmethod
+    def describe(entries, limit=6):
+        shown = ", ".join(entries[:limit])
+        return shown + (f" and {len(entries) - limit} more" if len(entries) > limit else "")
+
+
+def _short(value, width=40):
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def run_differences(config, run_config_path):
+    """:class:`ConfigDifferences` of ``config`` against the run config file ``run_config_path``.
+
+    Compared: ``setting``, ``data.source`` and the dataset it names (synthetic: scale, seed and
+    generator overrides; real: ``data.dataset_dir``), ``train.method`` and every ``model`` key.
+    Keys missing from the run's file (written before they existed) are not compared."""
+    ours = _flat(config.to_dict())
+    theirs = _flat(_read_run_mapping(run_config_path))
+    for flat in (ours, theirs):
+        if "data.dataset_dir" in flat:
+            flat["data.dataset_dir"] = _dataset_dir(flat["data.dataset_dir"])
+    model_keys = ["train.method"] + sorted(k for k in set(ours) | set(theirs) if k.startswith("model."))
+
+    def differing(keys):
+        return tuple(f"{k} {_short(ours.get(k))} (run: {_short(theirs[k])})"
+                     for k in keys if k in theirs and ours.get(k) != theirs[k])
+
+    return ConfigDifferences(dataset=differing(_dataset_keys(ours, theirs)), model=differing(model_keys))
+
+
+def is_inside(path, folder):
+    """True when ``path`` is ``folder`` or lies under it (after resolving both)."""
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    return path == folder or folder in path.parents
+
+
+def check_output_folder(config, checkpoint, out_dir):
+    """Refuse to write ``metrics.json`` where it would be taken for another score.
+
+    A folder holding a run's ``config.yaml`` takes the scores of its own checkpoints tested with
+    its own setting, dataset and model only; results of another dataset go elsewhere."""
+    out_dir = Path(out_dir)
+    record = out_dir / RUN_CONFIG
+    if not record.is_file():
+        return
+    if run_folder(checkpoint).resolve() != out_dir.resolve():
+        raise InferenceError(f"{out_dir} is the folder of another run (it holds {RUN_CONFIG}); its metrics.json "
+                             f"scores that run: write the results of {checkpoint} elsewhere (--out DIR)")
+    diff = run_differences(config, record)
+    if diff:
+        raise InferenceError(f"{out_dir}/metrics.json scores this run on its own dataset; the test config differs "
+                             f"from {record} in {ConfigDifferences.describe(diff.dataset + diff.model)}: "
+                             "write these results elsewhere (--out DIR outside the run folder)")
+
+
+def write_output(path, payload):
+    """``write_json_atomic`` with any failure (a full disk included) as a one-line :class:`InferenceError`."""
+    try:
+        write_json_atomic(path, payload)
+    except OSError as exc:
+        raise InferenceError(str(exc)) from None
 
 
 def postprocess_config(config):
@@ -118,6 +274,7 @@ class Evaluator:
         videos = dataset.videos if space == "moment" else dataset.untrimmed_eval_videos
         self.graph = tf.Graph()
         with self.graph.as_default():
+            tf.compat.v1.set_random_seed(config.train.seed)   # initial values are restored; needed by deterministic mode
             ds = eval_dataset(dataset.path(store), videos, self.classes,
                               length=self.model.temporal_length, max_gt=config.data.max_gt)
             self.iterator = tf.compat.v1.data.make_initializable_iterator(ds)
@@ -147,7 +304,7 @@ class Evaluator:
     def predict_videos(self, checkpoint, progress=True):
         """Restore ``checkpoint``; return ``(detections per video, {video_id: VideoLabels})``."""
         with self.graph.as_default():
-            self.saver.restore(self.session, checkpoint)
+            restore(self.saver, self.session, checkpoint)
         self.session.run(self.iterator.initializer)
         pp = postprocess_config(self.config)
         detections, videos = {}, {}
@@ -157,7 +314,16 @@ class Evaluator:
                 out = self.session.run(self.fetches)
             except tf.errors.OutOfRangeError:
                 break
+            except tf.errors.OpError as exc:
+                error = read_error(exc)
+                if error is None:
+                    raise
+                raise error from None
             video = out["video_id"].decode() if isinstance(out["video_id"], bytes) else str(out["video_id"])
+            for key in ("cell_probs", "offsets", "overlap"):
+                if key in out and not np.isfinite(out[key]).all():
+                    raise InferenceError(f"{checkpoint}: the model's {key} on video {video!r} are NaN or inf "
+                                         "(finite features, so the checkpoint's weights are not finite)")
             if self.mode == "snippet":
                 detections[video] = snippet_detect(out["cell_probs"], float(out["duration"]), self.model.temporal_length)
             else:
@@ -271,8 +437,13 @@ def format_metrics(m):
 
 
 def evaluate_run(config, checkpoint, out_dir, all_snapshots=False, progress=True, log=print):
-    """Evaluate one or several snapshots; write results JSON + ``metrics.json`` into ``out_dir``."""
+    """Evaluate one or several snapshots; write results JSON + ``metrics.json`` into ``out_dir``.
+
+    ``out_dir`` must not be another run's folder, nor this run's when ``config`` differs from the
+    run's in setting, dataset, method or model (:func:`check_output_folder`).  Failures to read a
+    snapshot, NaN/inf features and failed writes are one-line user errors."""
     out_dir = Path(out_dir)
+    check_output_folder(config, checkpoint, out_dir)
     store, gt = EVAL_FILES[config.eval_label_space]
     needed = tuple(dict.fromkeys((gt, "gt", "untrimmed_train", "classes_untrimmed", "classes_moment", store)))
     dataset = resolve_dataset(config, needed=needed, log=log, progress=progress)
@@ -284,7 +455,10 @@ def evaluate_run(config, checkpoint, out_dir, all_snapshots=False, progress=True
         for path in paths:
             detections, videos = evaluator.predict_videos(path, progress=progress)
             results = postprocess.results_dict(detections, evaluator.classes)
-            metrics = score(results, evaluator.gt_path, config)
+            try:
+                metrics = score(results, evaluator.gt_path, config)
+            except EvaluationError as exc:
+                raise InferenceError(f"scoring {Path(path).name} against {evaluator.gt_path}: {exc}") from None
             metrics.update(video_accuracy=video_accuracy(videos), checkpoint=str(path),
                            iteration=checkpoint_iteration(path), label_space=evaluator.label_space)
             metrics.update(reference_metrics(detections, videos, evaluator.classes, evaluator.gt_path, config,
@@ -298,12 +472,12 @@ def evaluate_run(config, checkpoint, out_dir, all_snapshots=False, progress=True
         evaluator.close()
     metrics, results = best
     name = f"results_{metrics['iteration']}.json" if metrics["iteration"] >= 0 else "results.json"
-    write_json_atomic(out_dir / name, results)
+    write_output(out_dir / name, results)
     summary = dict(metrics, results_file=name)
     if len(per_snapshot) > 1:
         summary["snapshots"] = {str(k): {kk: v[kk] for kk in ("average_mAP", "mAP@0.5", "AUC", "average_mAP_gt_labels")}
                                 for k, v in per_snapshot.items()}
-    write_json_atomic(out_dir / "metrics.json", summary)
+    write_output(out_dir / "metrics.json", summary)
     return summary
 
 

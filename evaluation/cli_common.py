@@ -1,13 +1,16 @@
 """Command-line plumbing shared by the two evaluation scripts.
 
 Contract: argument types, JSON output and the error policy (user errors -> one line on stderr,
-exit code 2, no traceback).  Limits: no metric code here.
+exit code 2, no traceback).  Output files are written atomically (:func:`write_text_atomic`),
+with the umask's mode, and never over an input file (:func:`refuse_overwriting_inputs`); a
+failed write is an :class:`OutputError` naming the file.  Limits: no metric code here.
 """
 
+import errno
 import json
 import os
+import secrets
 import sys
-import tempfile
 from pathlib import Path
 
 from evaluation.io import EvaluationError
@@ -38,37 +41,76 @@ def add_common_arguments(parser):
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
-def write_json_atomic(path, payload):
-    """Write ``payload`` as JSON to ``path`` via a temp file in the same folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+class OutputError(OSError):
+    """An output file cannot be written (full disk, no permission, ...); ``str`` is one line naming it."""
+
+    def __init__(self, path, exc):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            reason = "no space left on the device (disk or quota full)"
+        else:
+            reason = exc.strerror or str(exc)
+        super().__init__(exc.errno, reason)
+        self.path = Path(path)
+        self.message = f"{path}: cannot write: {reason}; the previous file, if any, is unchanged"
+
+    def __str__(self):
+        return self.message
+
+
+def same_file(a, b):
+    """True when the paths ``a`` and ``b`` name one file (after symlinks; hard links too when both exist)."""
+    a, b = Path(a), Path(b)
     try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def refuse_overwriting_inputs(out, inputs, flag="--json-out"):
+    """:class:`EvaluationError` when the output file ``out`` is one of the ``inputs`` (it would be replaced)."""
+    if not out:
+        return
+    for path in inputs:
+        if path is not None and same_file(out, path):
+            raise EvaluationError(f"{flag} {out} is the input file {path}: it would be overwritten; "
+                                  "choose another output file")
 
 
 def write_text_atomic(path, text):
-    """Write ``text`` (UTF-8) to ``path`` via a temp file in the same folder.
+    """Write ``text`` (UTF-8) to ``path`` via a temp file in the same folder, renamed over ``path``.
 
-    Unlike ``write_json_atomic``'s ``mkstemp`` file, the temp file gets the umask's usual mode."""
+    The file gets the mode of any newly created file (``0o666`` less the umask).  Any failure
+    (a full disk included) leaves ``path`` as it was, removes the temp file and raises
+    :class:`OutputError`, one line naming ``path``.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    data = text.encode("utf-8")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as exc:
+        try:
             os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise OutputError(path, exc) from None
         raise
+
+
+def write_json_atomic(path, payload):
+    """Write ``payload`` as JSON (indent 1, final newline) like :func:`write_text_atomic`."""
+    write_text_atomic(path, json.dumps(payload, indent=1) + "\n")
 
 
 def run_cli(main, argv=None):

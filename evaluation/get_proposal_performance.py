@@ -12,7 +12,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evaluation.cli_common import add_common_arguments, run_cli, write_json_atomic  # noqa: E402
+from evaluation.cli_common import (add_common_arguments, refuse_overwriting_inputs, run_cli,  # noqa: E402
+                                   write_json_atomic)
 from evaluation.eval_proposal import ANETproposal, format_proposal_table  # noqa: E402
 
 
@@ -38,6 +39,7 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    refuse_overwriting_inputs(args.json_out, (args.ground_truth, args.proposals))
     prop = ANETproposal(args.ground_truth, args.proposals, tiou_thresholds=args.tiou_thresholds,
                         max_avg_nr_proposals=args.max_avg_nr_proposals, subset=args.subset,
                         tie_break=args.tie_break)

@@ -1,15 +1,19 @@
 """aher.inference: which label space and inference mode a config is tested with; the localization
 references (detections relabelled with the GT video label, fixed prior windows) on hand-made cases."""
 
+import errno
 import json
+import os
 
 import numpy as np
 import pytest
+import yaml
 
 from aher.errors import UserError
 from aher.config import load_config
-from aher.inference import (EVAL_FILES, MAP_KEYS, VideoLabels, detection_maps,
-                            prior_detections, reference_metrics, video_accuracy, with_gt_labels)
+from aher.inference import (EVAL_FILES, MAP_KEYS, VideoLabels, check_output_folder, detection_maps, load_run_config,
+                            prior_detections, reference_metrics, run_differences, video_accuracy, with_gt_labels,
+                            write_output)
 from aher.model import postprocess
 from aher.priors import fit_windows
 
@@ -101,3 +105,89 @@ def test_prior_windows_labelled_by_the_classifier_and_by_the_gt(hand_made_gt):
     reused = reference_metrics({v: [] for v in videos}, videos, CLASSES, hand_made_gt, CONFIG, windows,
                                prior_gt={"prior_average_mAP_gt_labels": 0.123})
     assert reused["prior_average_mAP_gt_labels"] == 0.123
+
+
+# ---------------------------------------------------------------- the run a checkpoint belongs to
+
+def _run_folder(tmp_path, config, name="run"):
+    """A run folder as training leaves it, as far as testing reads it: config.yaml and a checkpoint index."""
+    from aher.config import save_config
+
+    folder = tmp_path / name
+    (folder / "checkpoints").mkdir(parents=True)
+    save_config(config, folder / "config.yaml")
+    return folder
+
+
+def test_a_runs_saved_config_loads_and_names_no_difference(project_root, tmp_path):
+    config = load_config(project_root / "configs" / "k600_synthetic_tiny.yaml", ["train.iterations=7"])
+    folder = _run_folder(tmp_path, config)
+    assert "_source" in (folder / "config.yaml").read_text()
+    loaded = load_run_config(folder / "config.yaml", ["eval.label_space=untrimmed"])
+    assert loaded.train.iterations == 7 and loaded.eval_label_space == "untrimmed"
+    assert loaded.source == str(project_root / "configs" / "k600_synthetic_tiny.yaml")
+    assert not run_differences(loaded, folder / "config.yaml")
+    # where the data lives (synthetic data.root), how long it trained and how it is scored are not what it is
+    moved = config.with_overrides("data.root=/elsewhere", "train.iterations=9", "inference.scoring=paper")
+    assert not run_differences(moved, folder / "config.yaml")
+
+
+def test_a_run_written_before_a_key_existed_takes_the_default(project_root, tmp_path):
+    config = load_config(project_root / "configs" / "k600_synthetic_tiny.yaml")
+    folder = _run_folder(tmp_path, config)
+    saved = yaml.safe_load((folder / "config.yaml").read_text())
+    del saved["inference"]["box_clip"]
+    (folder / "config.yaml").write_text(yaml.safe_dump(saved))
+    loaded = load_run_config(folder / "config.yaml")
+    assert loaded.inference.box_clip == "upstream" and loaded.model == config.model
+    assert not run_differences(loaded, folder / "config.yaml")
+
+
+def test_differences_name_setting_dataset_method_and_model(project_root, tmp_path):
+    run_config = load_config(project_root / "configs" / "k600_synthetic_tiny.yaml")
+    folder = _run_folder(tmp_path, run_config)
+    other = load_config(project_root / "configs" / "anet_split_synthetic_tiny.yaml")
+    diff = run_differences(other, folder / "config.yaml")
+    assert diff.dataset == ("setting 'anet_split' (run: 'k600')",) and diff.model == ()
+    diff = run_differences(run_config.with_overrides("data.seed=3", "data.scale=small", "model.conv1_width=8",
+                                                     "train.method=oracle"), folder / "config.yaml")
+    assert diff.dataset == ("data.scale 'small' (run: 'tiny')", "data.seed 3 (run: 0)")
+    assert diff.model == ("train.method 'oracle' (run: 'algorithm1')", "model.conv1_width 8 (run: 32)")
+    real = _run_folder(tmp_path, run_config.with_overrides("data.source=real", "data.dataset_dir=data/a"), "real")
+    same = run_config.with_overrides("data.source=real", f"data.dataset_dir={project_root / 'data' / 'a'}")
+    assert not run_differences(same, real / "config.yaml")
+    moved = run_config.with_overrides("data.source=real", "data.dataset_dir=data/b")
+    assert [d.split()[0] for d in run_differences(moved, real / "config.yaml").dataset] == ["data.dataset_dir"]
+    long = run_differences(run_config.with_overrides("model.anchor_widths=[8, 8, 8, 8, 8, 8, 8, 8, 8, 8]"),
+                           folder / "config.yaml").model
+    assert long == ("model.anchor_widths [8, 8, 8, 8, 8, 8, 8, 8, 8, 8] (run: [16, 16, 16, 16, 16, 16])",)
+
+
+def test_metrics_go_only_into_the_checkpoints_own_run_with_its_own_config(project_root, tmp_path):
+    config = load_config(project_root / "configs" / "k600_synthetic_tiny.yaml")
+    folder = _run_folder(tmp_path, config)
+    ckpt = folder / "checkpoints" / "model.ckpt-5"
+    check_output_folder(config, ckpt, folder)                         # its own run, its own config
+    check_output_folder(config, folder / "checkpoints", folder)
+    check_output_folder(config, ckpt, folder / "eval_untrimmed")     # a folder without config.yaml
+    check_output_folder(config.with_overrides("data.seed=4"), ckpt, tmp_path / "elsewhere")
+    with pytest.raises(UserError, match=r"metrics.json scores this run on its own dataset; .* data.seed 4 \(run: 0\)"):
+        check_output_folder(config.with_overrides("data.seed=4"), ckpt, folder)
+    other = _run_folder(tmp_path, config, "other")
+    with pytest.raises(UserError, match="is the folder of another run"):
+        check_output_folder(config, ckpt, other)
+
+
+def test_a_full_disk_while_writing_metrics_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "metrics.json"
+    target.write_text('{"average_mAP": 0.1227}')
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(UserError) as info:
+        write_output(target, {"average_mAP": 0.5})
+    message = str(info.value)
+    assert message.startswith(f"{target}: cannot write: no space left on the device") and "\n" not in message
+    assert target.read_text() == '{"average_mAP": 0.1227}' and [p.name for p in tmp_path.iterdir()] == ["metrics.json"]

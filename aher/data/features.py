@@ -14,6 +14,10 @@ Contract (see ``docs/data_layer_contract.md``)
     Read-only, lazy view of an HDF5 feature store.  Opening it reads only the index of ids;
     ``get(video_id)`` reads one video's dataset and returns float32 ``[N, D]``.
 
+``first_non_finite(features)``
+    ``(step, value)`` of the first time step holding NaN or inf (None when all are finite); the
+    writer refuses such features and the input pipelines check every sample they read with it.
+
 ``FeatureStoreWriter(path, dim, dtype="float16", attrs=None)``
     Context manager that writes a store atomically: everything goes to
     ``<path>.tmp-<pid>`` in the same folder, which is moved over ``path`` with ``os.replace``
@@ -135,6 +139,28 @@ def resize(features: np.ndarray, n_frames: float, duration: float, length: int) 
     out /= 3.0
     out[~valid] = 0.0
     return out.astype(np.float32)
+
+
+# --------------------------------------------------------------------------- value checks
+
+
+def first_non_finite(features) -> tuple[int, float] | None:
+    """``(step, value)`` of the first row (time step) of ``features`` ``[N, D]`` that holds NaN or
+    inf, with the first such value; None when every value is finite (one vectorised pass)."""
+    arr = np.asarray(features)
+    finite = np.isfinite(arr)
+    if finite.all():
+        return None
+    bad_rows = ~finite.reshape(arr.shape[0], -1).all(axis=1) if arr.ndim > 1 else ~finite
+    step = int(np.argmax(bad_rows))
+    row = np.atleast_1d(arr[step])
+    return step, float(row[~np.isfinite(row)][0])
+
+
+def describe_non_finite(found, n_steps) -> str:
+    """``"NaN at step 3 (of 128)"`` for a :func:`first_non_finite` result."""
+    step, value = found
+    return f"{'NaN' if np.isnan(value) else value} at step {step} (of {n_steps})"
 
 
 # --------------------------------------------------------------------------- id escaping
@@ -322,8 +348,9 @@ class FeatureStoreWriter:
             raise FeatureStoreError(f"{where}: feature dim {arr.shape[1]}, store dim {self.dim}")
         if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
             raise FeatureStoreError(f"{where}: features are not real numbers ({arr.dtype})")
-        if not np.isfinite(arr).all():
-            raise FeatureStoreError(f"{where}: features contain NaN or inf")
+        bad = first_non_finite(arr)
+        if bad is not None:
+            raise FeatureStoreError(f"{where}: features contain NaN or inf ({describe_non_finite(bad, arr.shape[0])})")
         with np.errstate(over="ignore"):
             stored = arr.astype(self._np_dtype)
         if not np.isfinite(stored).all():

@@ -6,8 +6,8 @@ import pytest
 from scipy.interpolate import interp1d
 
 from aher.errors import UserError
-from aher.data.features import (FeatureStore, FeatureStoreWriter, MissingVideoError, escape_id, resize,
-                                unescape_id)
+from aher.data.features import (FeatureStore, FeatureStoreWriter, MissingVideoError, describe_non_finite, escape_id,
+                                first_non_finite, resize, unescape_id)
 
 
 # --------------------------------------------------------------------------- slow reference
@@ -243,3 +243,22 @@ def test_writer_float32_keeps_large_values(tmp_path):
 def test_writer_output_folder_must_exist(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         FeatureStoreWriter(tmp_path / "no" / "s.h5", 2)
+
+
+def test_first_non_finite_names_the_step_and_the_value():
+    x = np.zeros((6, 3), np.float32)
+    assert first_non_finite(x) is None
+    x[4, 1], x[2, 2] = np.inf, np.nan
+    assert first_non_finite(x)[0] == 2 and np.isnan(first_non_finite(x)[1])
+    assert describe_non_finite(first_non_finite(x), 6) == "NaN at step 2 (of 6)"
+    x[2, 2] = 0
+    assert first_non_finite(x) == (4, np.inf) and describe_non_finite((4, -np.inf), 6) == "-inf at step 4 (of 6)"
+    assert first_non_finite(np.array([1.0, np.nan])) == (1, pytest.approx(np.nan, nan_ok=True))
+
+
+def test_writer_names_the_step_of_a_nan(tmp_path):
+    features = np.ones((5, 2))
+    features[3, 0] = np.nan
+    with pytest.raises(UserError, match=r"'v': features contain NaN or inf \(NaN at step 3 \(of 5\)\)"):
+        with FeatureStoreWriter(tmp_path / "s.h5", 2) as w:
+            w.add("v", features)

@@ -6,14 +6,15 @@ batch tells which samples it holds: ``features[:, 0, 0]``.
 
 import logging
 
+import h5py
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from aher.errors import UserError
 from aher.data.annotations import Instance, Video
-from aher.data.features import FeatureStoreWriter
-from aher.data.pipeline import eval_dataset, segment_dataset, untrimmed_dataset
+from aher.data.features import FeatureStoreWriter, escape_id
+from aher.data.pipeline import SampleError, eval_dataset, read_error, segment_dataset, untrimmed_dataset
 
 D = 8
 T = 512
@@ -319,3 +320,43 @@ def test_process_exits_with_live_iterators(tmp_path):
         proc.communicate()
         pytest.fail("the process hung at exit with live pipeline iterators")
     assert proc.returncode == 0 and "done" in out, err[-2000:]
+
+
+# ------------------------------------------------------------------------------- bad samples
+
+def _poison(path, video, step, value=np.nan):
+    with h5py.File(path, "r+") as fh:
+        fh["features"][escape_id(video)][step, 1] = value
+
+
+def _stream(kind, store, videos, moments):
+    """(store, the dataset maker) of one kind of stream."""
+    if kind == "segment":
+        return moments, lambda: segment_dataset(moments, CLASSES, batch_size=2, shuffle=False)
+    if kind == "untrimmed":
+        return store, lambda: untrimmed_dataset(store, videos, CLASSES, batch_size=2, shuffle=False)
+    return store, lambda: eval_dataset(store, videos, CLASSES)
+
+
+@pytest.mark.parametrize("stream, video, step, value, where", [
+    ("eval", "v3", 7, np.nan, "NaN at step 7 (of 512)"),
+    ("untrimmed", "v3", 7, np.nan, "NaN at step 7 (of 512)"),
+    ("segment", "clip1#0", 40, -np.inf, "-inf at step 40 (of 256)"),
+])
+def test_nan_or_inf_in_a_sample_is_one_line_naming_store_video_and_step(store, videos, moments, stream, video, step,
+                                                                         value, where):
+    path, make = _stream(stream, store, videos, moments)
+    _poison(path, video, step, value)
+    with tf.Graph().as_default():
+        nxt = tf.compat.v1.data.make_one_shot_iterator(make()).get_next()
+        with tf.compat.v1.Session() as sess, pytest.raises(tf.errors.OpError) as info:
+            for _ in range(8):
+                sess.run(nxt)
+    error = read_error(info.value)
+    assert isinstance(error, SampleError) and isinstance(error, UserError)
+    assert str(error) == (f"{path}: features of video {video!r} are {where}; "
+                          "re-extract or re-import this video's features")
+    with pytest.raises(tf.errors.OpError) as eager:                  # eagerly too
+        _eager(make())
+    assert read_error(eager.value) is not None and str(read_error(eager.value)) == str(error)
+    assert read_error(tf.errors.InvalidArgumentError(None, None, "something else")) is None

@@ -1,7 +1,10 @@
 """The two evaluation command lines: output files, printed tables, one-line errors, exit codes."""
 
+import errno
 import gzip
 import json
+import os
+import stat
 import subprocess
 import sys
 
@@ -9,7 +12,7 @@ import pytest
 
 from evaluation import get_detection_performance as det_cli
 from evaluation import get_proposal_performance as prop_cli
-from evaluation.cli_common import run_cli
+from evaluation.cli_common import OutputError, run_cli, write_json_atomic, write_text_atomic
 
 GT = {"version": "t", "database": {
     "vid_a": {"subset": "validation", "duration": 100.0,
@@ -143,3 +146,54 @@ def test_runs_as_script_and_module_without_traceback(project_root, files, tmp_pa
     out = subprocess.run([sys.executable, *how, str(gt), str(bad)], cwd=project_root, capture_output=True, text=True)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr and out.stderr.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize("cli, which", [(det_cli, 0), (det_cli, 1), (prop_cli, 0), (prop_cli, 1)])
+def test_json_out_never_replaces_an_input_file(files, tmp_path, capsys, cli, which):
+    inputs = files
+    before = [p.read_bytes() for p in inputs]
+    link = tmp_path / "link.json"
+    link.symlink_to(inputs[which])
+    for out in (inputs[which], link, tmp_path / "." / inputs[which].name):
+        assert run_cli(cli.main, [str(p) for p in inputs] + ["--json-out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"error: --json-out {out} is the input file ")
+        assert "would be overwritten" in err
+    assert [p.read_bytes() for p in inputs] == before
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_outputs_are_created_with_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        write_json_atomic(tmp_path / "a" / "m.json", {"x": 1})
+        write_text_atomic(tmp_path / "t.md", "text\n")
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "a" / "m.json", tmp_path / "t.md"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
+    assert json.loads((tmp_path / "a" / "m.json").read_text()) == {"x": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "t.md"]
+
+
+@pytest.mark.parametrize("where", ["write", "replace"])
+def test_a_full_disk_is_one_line_naming_the_file(files, tmp_path, capsys, monkeypatch, where):
+    gt, pred = files
+    out = tmp_path / "out.json"
+    out.write_text("previous")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, where, full)
+    with pytest.raises(OutputError) as info:
+        write_json_atomic(out, {"x": 1})
+    assert str(info.value) == (f"{out}: cannot write: no space left on the device (disk or quota full); "
+                               "the previous file, if any, is unchanged")
+    assert info.value.errno == errno.ENOSPC and isinstance(info.value, OSError)
+    assert run_cli(det_cli.main, [str(gt), str(pred), "--json-out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {info.value}\n"
+    monkeypatch.undo()
+    assert out.read_text() == "previous" and sorted(p.name for p in tmp_path.iterdir()) == ["gt.json", "out.json",
+                                                                                          "pred.json"]

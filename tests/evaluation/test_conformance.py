@@ -21,16 +21,30 @@ def expected(shared):
         return json.load(fh)
 
 
-def _cases(task):
-    """(pair, threshold key) names, read lazily so collection works without ../shared."""
-    from aher.paths import shared_dir
+#: (fixture pair, threshold key) of every case in ../shared/eval_fixtures/expected.json.  Listed here,
+#: not read from the file, so the tests are collected (and skipped with the reason) without ../shared;
+#: test_case_lists_match_expected_json keeps the lists equal to the file's.
+CASES = {
+    "detection": [
+        ("anet_val_noisy_det", "0.5:0.05:0.95"), ("k600_val_noisy_det", "0.5:0.05:0.95"),
+        ("thumos14_test_noisy_det", "0.5:0.05:0.95"), ("thumos14_test_noisy_det", "0.3:0.1:0.7"),
+        ("anet_sample_pred", "0.5:0.05:0.95"), ("anet_sample_pred_gt_videos_only", "0.5:0.05:0.95"),
+        ("thumos14_test_edge_det", "0.5:0.05:0.95"), ("thumos14_test_edge_det", "0.3:0.1:0.7"),
+        ("tiny_edge_det", "0.5:0.05:0.95"), ("tiny_edge_det", "0.3:0.1:0.7"),
+        ("tiny_unknown_label_det", "0.5:0.05:0.95"),
+    ],
+    "proposal": [
+        ("anet_val_proposals", "0.5:0.05:0.95"), ("anet_val_proposals100", "0.5:0.05:0.95"),
+        ("k600_val_proposals", "0.5:0.05:0.95"), ("thumos14_test_proposals", "0.5:0.05:0.95"),
+        ("anet_sample_pred_as_proposals", "0.5:0.05:0.95"), ("thumos14_test_edge_prop", "0.5:0.05:0.95"),
+        ("tiny_edge_prop", "0.5:0.05:0.95"), ("tiny_over100_prop", "0.5:0.05:0.95"),
+    ],
+}
 
-    path = shared_dir() / "eval_fixtures" / "expected.json"
-    if not path.is_file():
-        return [pytest.param(None, None, marks=pytest.mark.skip(reason=f"{path} is absent"))]
-    with open(path) as fh:
-        exp = json.load(fh)
-    return [(pair, thr) for pair, entry in exp[task].items() for thr in entry["results"]]
+
+def test_case_lists_match_expected_json(expected):
+    for task, cases in CASES.items():
+        assert cases == [(pair, thr) for pair, entry in expected[task].items() for thr in entry["results"]], task
 
 
 def _reference(entry, thr_key, tie_break):
@@ -40,7 +54,7 @@ def _reference(entry, thr_key, tie_break):
 
 
 @pytest.mark.parametrize("tie_break", ["later_first", "earlier_first"])
-@pytest.mark.parametrize("pair,thr_key", _cases("detection"))
+@pytest.mark.parametrize("pair,thr_key", CASES["detection"])
 def test_detection_matches_official(shared, expected, pair, thr_key, tie_break):
     entry = expected["detection"][pair]
     folder = shared / "eval_fixtures"
@@ -65,7 +79,7 @@ def test_detection_matches_official(shared, expected, pair, thr_key, tie_break):
 
 
 @pytest.mark.parametrize("tie_break", ["later_first", "earlier_first"])
-@pytest.mark.parametrize("pair,thr_key", _cases("proposal"))
+@pytest.mark.parametrize("pair,thr_key", CASES["proposal"])
 def test_proposal_matches_official(shared, expected, pair, thr_key, tie_break):
     entry = expected["proposal"][pair]
     folder = shared / "eval_fixtures"

@@ -21,6 +21,7 @@ fixed settings, no timestamps; tested), on the same numpy/scipy/h5py versions an
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import time
 from dataclasses import dataclass
@@ -73,13 +74,14 @@ def build_dataset(setting: str, scale: str, out_root, *, seed: int = 0, override
     digest = request_hash(request)
     out_root = Path(out_root)
     target = out_root / f"{setting}_{scale}"
-    reusable = _check_existing(target, request, digest, force, log)
+    command = canonical_command(setting, scale, seed, layout_args, overrides)
+    reusable = _check_existing(target, request, digest, force, log,
+                               replace_hint=f"{command} --out {shlex.quote(str(out_root))} --force")
     if reusable is not None:
         return BuildResult(target, True, time.perf_counter() - t0, reusable)
     out_root.mkdir(parents=True, exist_ok=True)
     if check_disk:
         _check_disk(out_root, setting, scale, cfg)
-    command = canonical_command(setting, scale, seed, layout_args, overrides)
 
     def fill(folder):
         return _write(folder, request, digest, templates, command, progress)
@@ -113,9 +115,11 @@ def _layout_inputs(setting: str, layouts, log) -> tuple[list[str], dict, dict]:
     return layout_args, templates, layout_info
 
 
-def _check_existing(target: Path, request: dict, digest: str, force: bool, log) -> dict | None:
+def _check_existing(target: Path, request: dict, digest: str, force: bool, log, replace_hint: str = "") -> dict | None:
     """The manifest of ``target`` if it holds this request complete (reuse it); None if it may be
-    (re)written; a UserError if it must not be replaced."""
+    (re)written; a UserError if it must not be replaced.  ``replace_hint`` is the generator command
+    that replaces it; the message also names the way out from a training config (another
+    ``data.root``), since the training scripts have no ``--force``."""
     if not target.exists():
         return None
     old = read_manifest(target)
@@ -131,7 +135,10 @@ def _check_existing(target: Path, request: dict, digest: str, force: bool, log) 
                             "remove it or choose another --out")
     elif not force:
         why = "was made from a different request" if complete else "is incomplete"
-        raise UserError(f"{target}: exists and {why}; pass --force to replace it")
+        made_by = f" (made by: {old['command']})" if complete and old.get("command") else ""
+        replace = f"run `{replace_hint}`" if replace_hint else "pass --force to the generator"
+        raise UserError(f"{target}: exists and {why}{made_by}; to replace it {replace}, or keep it and "
+                        "write this dataset elsewhere (from a training config: --set data.root=OTHER_FOLDER)")
     return None
 
 
