@@ -1,11 +1,14 @@
 """``aher.reproduce``: run plan, reuse, failures, table writer, dry run; ``aher.paper_numbers`` vs the reference.
 
-Nothing here trains: the entry scripts are replaced by a fake script that writes a metrics.json
-(or fails like an unknown ``train.method``), except the one ``slow`` smoke test.
+Nothing here trains: the runs' launchers (``runner.TRAIN``, ``python -m aher.experiment``, and
+``runner.TEST``, ``python -m aher.evaluate``) are replaced by a fake script that writes a metrics.json (or fails like an unknown
+``train.method``), except the one ``slow`` smoke test.
 """
 
+import hashlib
 import json
 import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -17,14 +20,16 @@ import yaml
 from aher import paper_numbers
 from aher.errors import UserError
 from aher.paths import shared_dir
+from aher.paths import PROJECT_ROOT
 from aher.reproduce import cli, runner
 from aher.reproduce.document import collect_table
 from aher.reproduce.markdown import render_markdown
-from aher.reproduce.plan import ENTRY_SCRIPTS, RunSpec, build_plan, effective_overrides
+from aher.config.sections import SETTINGS
+from aher.reproduce.plan import RunSpec, build_plan, effective_overrides
 from aher.reproduce.report import plot_fig6, write_table, write_tables
 from aher.reproduce.runner import RunResult, command, execute, inspect_run, logged_seconds
 from aher.reproduce.stats import kendall_tau, orderings
-from aher.reproduce.tables import expand_tables
+from aher.reproduce.tables import TABLE_NAMES, expand_tables
 
 FAKE_ENTRY = textwrap.dedent("""
     import json, sys
@@ -57,18 +62,31 @@ FAKE_ENTRY = textwrap.dedent("""
 """)
 
 
+def committed_fingerprint():
+    """{path below reports/reproduce: sha256 of its bytes} of every committed table, plot and README."""
+    return {str(p.relative_to(cli.COMMITTED_DIR)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(cli.COMMITTED_DIR.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(autouse=True)
+def committed_reports_unchanged():
+    """Every test leaves the committed tables in reports/reproduce byte-identical."""
+    before = committed_fingerprint()
+    yield
+    assert committed_fingerprint() == before
+
+
 @pytest.fixture
 def fake_entry(tmp_path, monkeypatch):
     script = tmp_path / "fake_entry.py"
     script.write_text(FAKE_ENTRY)
-    for setting in list(ENTRY_SCRIPTS):
-        monkeypatch.setitem(ENTRY_SCRIPTS, setting, str(script))
-    monkeypatch.setattr(runner, "TEST_SCRIPT", str(script))
+    monkeypatch.setattr(runner, "TRAIN", [sys.executable, str(script)])
+    monkeypatch.setattr(runner, "TEST", [sys.executable, str(script)])
     return script
 
 
 def configs_for(tmp_path):
-    return {s: tmp_path / f"{s}.yaml" for s in ENTRY_SCRIPTS}
+    return {s: tmp_path / f"{s}.yaml" for s in SETTINGS}
 
 
 def by_spec(plan):
@@ -107,11 +125,11 @@ def test_plan_all_deduplicates_across_tables_and_seeds(tmp_path):
     assert [r.spec.seed for r in plan] == sorted(r.spec.seed for r in plan)        # seed-major order
     assert {r.spec.method for r in plan if r.spec.setting == "k600"} == {
         "zero", "minus", "moments_only", "no_adversary", "algorithm1"}
-    assert plan[0].script == "aher_anet_split_train.py"
+    assert plan[0].spec.setting == "anet_split"
 
 
 def test_plan_single_tables():
-    cfg = {s: "x.yaml" for s in ENTRY_SCRIPTS}
+    cfg = {s: "x.yaml" for s in SETTINGS}
     assert len(build_plan(["table3"], [0], cfg, "r", "tiny")) == 1
     assert len(build_plan(["table4"], [0, 1], cfg, "r", "tiny")) == 10
     assert len(build_plan(["table1"], [0], cfg, "r", "tiny")) == 22
@@ -157,7 +175,8 @@ def test_inspect_run_reuse_stale_resume_force(tmp_path):
     (interrupted / "model.ckpt-6.index").write_text("")
     assert inspect_run(interrupted.parent, overrides)[0] == "resume"
     assert inspect_run(tmp_path / "none", overrides, force=True)[0] == "train"
-    cmd = command("aher_k600_train.py", tmp_path / "c.yaml", interrupted.parent, overrides, resume=True)
+    cmd = command("k600", tmp_path / "c.yaml", interrupted.parent, overrides, resume=True)
+    assert cmd[1:5] == ["-m", "aher.experiment", "--setting", "k600"]
     assert cmd[-2:] == ["--quiet", "--resume"] and cmd.count("--set") == 3
 
 
@@ -264,9 +283,9 @@ def test_dry_run_lists_runs_and_commands(tmp_path, capsys):
               {"train": {"method": "algorithm1", "seed": 1}})
     assert cli.run(["table4", "--scale", "tiny", "--seeds", "2", "--runs", str(runs), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert out.strip().splitlines()[-1] == "dry run: 10 runs (5 row configurations × 2 seeds): 1 reuse, 9 train"
+    assert out.strip().splitlines()[-2] == "dry run: 10 runs (5 row configurations × 2 seeds): 1 reuse, 9 train"
     assert "[reuse] k600 · AherNet · seed 1  (table4: AherNet)" in out
-    assert ("aher_k600_train.py --config configs/k600_synthetic_tiny.yaml --out "
+    assert ("-m aher.experiment --setting k600 --config configs/k600_synthetic_tiny.yaml --out "
             f"{runs / 'tiny' / 'k600' / 'ahernet-m' / 'seed1'} --set train.method=moments_only --set train.seed=1 "
             "--quiet") in out
     assert not (tmp_path / "out").exists() and not (runs / "tiny" / "k600" / "ahernet0").exists()
@@ -289,6 +308,151 @@ def test_real_data_configs(tmp_path, capsys):
         cli.run(["table4", "--config-dir", str(tmp_path), "--dry-run"])
 
 
+# ---------------------------------------------------------------- where the tables go
+
+
+def finished_table3_run(runs, seed, scale="small"):
+    """A finished AherNet run of Table 3 (th14_anet) in ``runs``."""
+    write_run(runs / scale / "th14_anet" / "ahernet" / f"seed{seed}",
+              {"average_mAP": 0.2, "mAP@0.5": 0.4, "mAP@0.75": 0.2, "mAP@0.95": 0.05, "AUC": 50.0},
+              {"train": {"method": "algorithm1", "seed": seed}})
+
+
+def test_committed_plan_is_what_the_committed_tables_were_made_from():
+    docs = [json.loads(p.read_text()) for p in sorted(cli.COMMITTED_DIR.glob("*.json"))]
+    docs = [d for d in docs if "table" in d]
+    assert sorted(d["table"] for d in docs) == sorted(TABLE_NAMES)
+    plan = cli.COMMITTED_PLAN
+    for doc in docs:
+        assert (doc["data"], doc["scale"], doc["seeds"]) == (plan["data"], plan["scale"], list(range(plan["seeds"])))
+        assert doc["configs"] == {s: f"configs/{s}_synthetic_{plan['scale']}.yaml" for s in doc["configs"]}
+
+
+def test_tiny_scale_writes_its_tables_beside_its_runs(tmp_path, fake_entry, capsys):
+    runs = tmp_path / "runs"
+    assert cli.run(["table3", "--scale", "tiny", "--seeds", "1", "--runs", str(runs)]) == 0
+    tables = (runs / "tiny" / "tables").resolve()
+    assert sorted(p.name for p in tables.iterdir()) == ["table3.json", "table3.md"]
+    out = capsys.readouterr().out
+    assert f"tables: {tables} (not the committed plan: --scale tiny; committed: --scale small)" in out
+    assert out.strip().splitlines()[-1] == f"tables written to {tables}"
+    # --no-train of another plan writes its partial tables there too
+    assert cli.run(["table3", "--scale", "tiny", "--seeds", "2", "--runs", str(runs), "--no-train"]) == 0
+    cell = json.loads((tables / "table3.json").read_text())["rows"][0]["cells"]["th14_anet/average_mAP"]
+    assert (cell["n"], cell["missing"]) == (1, 1)
+
+
+def test_report_dir_is_honoured_and_out_is_its_old_name(tmp_path, fake_entry, capsys):
+    runs = tmp_path / "runs"
+    for flag in ("--report-dir", "--out"):
+        folder = tmp_path / flag.strip("-")
+        assert cli.run(["table3", "--scale", "tiny", "--seeds", "1", "--runs", str(runs), flag, str(folder)]) == 0
+        assert (folder / "table3.json").is_file() and (folder / "table3.md").is_file()
+        out = capsys.readouterr().out
+        assert f"tables: {folder.resolve()} (--report-dir)" in out and f"tables written to {folder.resolve()}" in out
+    assert not (runs / "tiny" / "tables").exists()
+
+
+@pytest.mark.parametrize("argv, where", [
+    ([], "committed"),
+    (["--data", "synthetic", "--scale", "small", "--seeds", "3"], "committed"),
+    (["--config", f"k600={PROJECT_ROOT / 'configs' / 'k600_synthetic_small.yaml'}"], "committed"),
+    (["--scale", "tiny"], "tiny: --scale tiny"),
+    (["--seeds", "1"], "small: --seeds 1"),
+    (["--set", "train.iterations=6"], "small: --set"),
+    (["--config", f"k600={PROJECT_ROOT / 'configs' / 'k600_synthetic_tiny.yaml'}"], "small: --config"),
+    (["--data", "real"], "real: --data real"),
+])
+def test_only_the_committed_plan_writes_to_reports_by_default(tmp_path, capsys, argv, where):
+    runs = tmp_path / "runs"
+    assert cli.run(["all", "--runs", str(runs), "--dry-run", *argv]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    if where == "committed":
+        assert last == "tables would be written to reports/reproduce (the committed plan)"
+    else:
+        scale, reason = where.split(": ")
+        assert last.startswith(f"tables would be written to {(runs / scale / 'tables').resolve()} "
+                               f"(not the committed plan: {reason}")
+    assert not runs.exists()
+
+
+def test_no_train_never_replaces_committed_tables_by_partial_ones(tmp_path, monkeypatch, capsys):
+    committed = tmp_path / "committed"
+    monkeypatch.setattr(cli, "COMMITTED_DIR", committed)
+    runs = tmp_path / "runs"
+    for seed in (0, 1):
+        finished_table3_run(runs, seed)
+    argv = ["table3", "--no-train", "--runs", str(runs)]
+    with pytest.raises(UserError) as err:
+        cli.run(argv)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith("--no-train: 1 of 3 runs are not finished (first: ")
+    assert "seed2 has no metrics.json" in message and "--report-dir DIR" in message
+    assert not committed.exists() and not (runs / "small" / "tables").exists()
+    # a run of other settings in the folder (stale) is not finished either
+    write_run(runs / "small" / "th14_anet" / "ahernet" / "seed2", {"average_mAP": 0.1},
+              {"train": {"method": "oracle", "seed": 2}})
+    with pytest.raises(UserError, match="train.method is 'oracle'"):
+        cli.run(argv)
+    # with --report-dir the partial table is written where asked
+    assert cli.run([*argv, "--report-dir", str(tmp_path / "partial")]) == 1          # the stale run is a failure
+    assert json.loads((tmp_path / "partial" / "table3.json").read_text())["rows"][0]["cells"][
+        "th14_anet/average_mAP"]["n"] == 2
+    assert not committed.exists()
+    # every run finished: the committed folder gets the whole table
+    (runs / "small" / "th14_anet" / "ahernet" / "seed2" / "metrics.json").unlink()
+    (runs / "small" / "th14_anet" / "ahernet" / "seed2" / "config.yaml").unlink()
+    (runs / "small" / "th14_anet" / "ahernet" / "seed2").rmdir()
+    finished_table3_run(runs, 2)
+    capsys.readouterr()
+    assert cli.run(argv) == 0
+    cell = json.loads((committed / "table3.json").read_text())["rows"][0]["cells"]["th14_anet/average_mAP"]
+    assert (cell["n"], cell["missing"], cell["failed"]) == (3, 0, 0)
+    assert f"tables written to {committed}" in capsys.readouterr().out
+    with pytest.raises(UserError, match="--force retrains and --no-train trains nothing"):
+        cli.run([*argv, "--force"])
+
+
+def test_no_train_refusal_is_one_line_and_writes_nothing(tmp_path):
+    """The real command against the real committed folder (checked byte for byte by the fixture)."""
+    proc = subprocess.run([sys.executable, "-m", "aher.reproduce", "table3", "--no-train", "--runs",
+                           str(tmp_path / "runs")], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: --no-train: 3 of 3 runs are not finished")
+    assert "replace the committed ones in reports/reproduce with partial ones; nothing written" in proc.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_dry_run_prints_runnable_module_commands(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert cli.run(["table1", "--scale", "tiny", "--seeds", "1", "--runs", str(runs), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    commands = [shlex.split(line.split("$ ", 1)[1]) for line in out.splitlines() if "$ " in line]
+    assert len(commands) == 22 + 2                                     # the runs and the two untrimmed-set tests
+    assert all(c[:2] == [sys.executable, "-m"] and c[2] in ("aher.experiment", "aher.evaluate") for c in commands)
+    assert not any(arg.endswith(".py") for c in commands for arg in c)
+    trains = [c for c in commands if c[2] == "aher.experiment"]
+    tests = [c[3:] for c in commands if c[2] == "aher.evaluate"]
+    assert len(trains) == 22 and all((PROJECT_ROOT / c[c.index("--config") + 1]).is_file() for c in trains)
+    assert len(tests) == 2 and all(t[t.index("--label-space") + 1] == "untrimmed" for t in tests)
+    assert all(t[t.index("--out") + 1].endswith("eval_untrimmed") for t in tests)
+    first_test = next(c for c in commands if c[2] == "aher.evaluate")
+    for cmd, flag in ((commands[0], "--resume"), (first_test, "--label-space")):
+        helped = subprocess.run(cmd + ["--help"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+        assert helped.returncode == 0 and flag in helped.stdout, helped.stderr
+    assert f"tables would be written to {(runs / 'tiny' / 'tables').resolve()}" in out and not runs.exists()
+
+
+def test_the_train_module_checks_the_setting_before_training(tmp_path, capsys):
+    from aher.experiment import module_main
+
+    with pytest.raises(SystemExit) as exit_:
+        module_main(["--setting", "k600", "--out", str(tmp_path / "run"),
+                     "--config", str(PROJECT_ROOT / "configs" / "anet_split_synthetic_tiny.yaml")])
+    assert exit_.value.code == 2 and not (tmp_path / "run").exists()
+    assert capsys.readouterr().err.strip().endswith("setting is 'anet_split', this script trains 'k600'")
+
+
 def test_execute_tests_ahernet_on_the_untrimmed_set_classes(tmp_path, fake_entry):
     """Table 1's text comparison: AherNet runs are tested again on the untrimmed-set classes (into
     <run>/eval_untrimmed), once; the untrimmed-set oracle is a training run of its own."""
@@ -301,6 +465,7 @@ def test_execute_tests_ahernet_on_the_untrimmed_set_classes(tmp_path, fake_entry
     folder = tmp_path / "runs" / "tiny" / "th14_anet" / "ahernet" / "seed0" / "eval_untrimmed"
     log = (folder / "reproduce.log").read_text()
     assert "--label-space untrimmed" in log and f"--out {folder}" in log and "--set train.method=algorithm1" in log
+    assert f"fake_entry.py --config {tmp_path / 'th14_anet.yaml'} --checkpoint " in log
     assert any(line.startswith("[test] th14_anet · AherNet · seed 0 on the untrimmed-set classes: average mAP 40.00")
                for line in lines)
     doc = collect_table("table1", [0], results, {"data": "synthetic"})
@@ -318,7 +483,7 @@ def test_execute_tests_ahernet_on_the_untrimmed_set_classes(tmp_path, fake_entry
 def fake_results(table, seeds, value, fail=()):
     """Every run of ``table``: metrics from value(setting, method, seed); methods in ``fail`` fail."""
     results = {}
-    for run in build_plan([table], seeds, {s: "c" for s in ENTRY_SCRIPTS}, "r", "s"):
+    for run in build_plan([table], seeds, {s: "c" for s in SETTINGS}, "r", "s"):
         s = run.spec
         if s.method in fail:
             results[s] = RunResult("failed", error=f"{s.method} is not implemented", out=str(run.out))

@@ -9,6 +9,14 @@ inside the project.  The hidden option ``--set KEY=VALUE`` (repeatable, for smok
 to every run before the row's own overrides, which win; relative paths in it are relative to the
 project root (the runs' working folder).  ``--no-train`` writes the tables from the finished runs
 only: a missing run is "not run" (not a failure).  User errors are one line with exit code 2.
+
+Where the tables go (``report_destination``): ``--report-dir DIR`` (old name ``--out``) when given;
+otherwise ``reports/reproduce`` for the plan the committed tables there were made from
+(``COMMITTED_PLAN``: synthetic data, scale small, 3 seeds, the default configs, no ``--set``), and
+``<runs>/<scale>/tables`` for any other plan.  A ``--no-train`` invocation bound for the committed
+folder by default is refused (one line, exit code 2, nothing written) when a run of the plan is not
+finished, since its tables would replace committed cells with "not run" or "failed" ones.  The
+folder is printed before the runs start and after the tables are written.
 """
 
 import argparse
@@ -20,13 +28,19 @@ from pathlib import Path
 
 from aher.cli import run_main
 from aher.config import parse_override
+from aher.config.sections import SETTINGS
 from aher.errors import UserError
 from aher.paths import PROJECT_ROOT
-from aher.reproduce.plan import ENTRY_SCRIPTS, build_plan, eval_dir
+from aher.reproduce.plan import build_plan, eval_dir
 from aher.reproduce.report import write_tables
 from aher.reproduce.runner import command, display_path, execute, hms, inspect_run, test_command
 from aher.reproduce.stats import run_time
 from aher.reproduce.tables import TABLE_NAMES, expand_tables, settings_needed
+
+#: the plan the committed tables in ``COMMITTED_DIR`` were made from (recorded in their JSON:
+#: ``data``, ``scale``, ``seeds``, ``configs``); only this plan writes there by default
+COMMITTED_PLAN = {"data": "synthetic", "scale": "small", "seeds": 3}
+COMMITTED_DIR = PROJECT_ROOT / "reports" / "reproduce"
 
 
 def build_parser():
@@ -37,7 +51,10 @@ def build_parser():
     p.add_argument("--data", choices=("synthetic", "real"), default="synthetic")
     p.add_argument("--scale", choices=("tiny", "small"), default="small", help="synthetic benchmark scale")
     p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per row (default 3)")
-    p.add_argument("--out", help="folder of the tables (default: reports/reproduce in the project)")
+    p.add_argument("--report-dir", "--out", dest="report_dir", metavar="DIR",
+                   help="folder of the tables (--out is the old name); default: reports/reproduce for the "
+                        "committed plan (--data synthetic --scale small --seeds 3, default configs, no --set), "
+                        "else <runs>/<scale>/tables")
     p.add_argument("--runs", help="folder of the runs (default: runs/reproduce in the project)")
     p.add_argument("--config-dir", help="real data: folder of <setting>_paper.yaml (default: configs/)")
     p.add_argument("--config", action="append", default=[], metavar="SETTING=FILE",
@@ -46,7 +63,8 @@ def build_parser():
     p.add_argument("--dry-run", action="store_true", help="list the runs and commands, run nothing")
     p.add_argument("--no-train", action="store_true",
                    help="write the tables from the finished runs only (missing runs show as 'not run'); "
-                        "still runs the quick extra tests of finished runs")
+                        "still runs the quick extra tests of finished runs; refused when a run is missing "
+                        "and the tables would replace the committed ones (unless --report-dir is given)")
     p.add_argument("--set", action="append", default=[], dest="overrides", help=argparse.SUPPRESS)
     return p
 
@@ -56,28 +74,67 @@ def _given_configs(args):
     given = {}
     for text in args.config:
         setting, sep, path = text.partition("=")
-        if not sep or setting not in ENTRY_SCRIPTS or not path:
-            raise UserError(f"--config '{text}' is not SETTING=FILE with SETTING one of {', '.join(ENTRY_SCRIPTS)}")
+        if not sep or setting not in SETTINGS or not path:
+            raise UserError(f"--config '{text}' is not SETTING=FILE with SETTING one of {', '.join(SETTINGS)}")
         given[setting] = Path(path).resolve()
     return given
+
+
+def default_configs(args, settings):
+    """{setting: config file} of ``--data`` and ``--scale`` without ``--config``."""
+    if args.data == "real":
+        folder = Path(args.config_dir).resolve() if args.config_dir else PROJECT_ROOT / "configs"
+        return {s: folder / f"{s}_paper.yaml" for s in settings}
+    return {s: PROJECT_ROOT / "configs" / f"{s}_synthetic_{args.scale}.yaml" for s in settings}
 
 
 def resolve_configs(args, settings):
     """{setting: config file} of ``settings``: ``--config`` first, then the default of ``--data``."""
     given = _given_configs(args)
-    if args.data == "real":
-        folder = Path(args.config_dir).resolve() if args.config_dir else PROJECT_ROOT / "configs"
-        default = {s: folder / f"{s}_paper.yaml" for s in settings}
-    else:
-        if args.config_dir:
-            raise UserError("--config-dir is for --data real "
-                            "(synthetic configs are configs/<setting>_synthetic_<scale>.yaml)")
-        default = {s: PROJECT_ROOT / "configs" / f"{s}_synthetic_{args.scale}.yaml" for s in settings}
+    if args.data == "synthetic" and args.config_dir:
+        raise UserError("--config-dir is for --data real "
+                        "(synthetic configs are configs/<setting>_synthetic_<scale>.yaml)")
+    default = default_configs(args, settings)
     configs = {s: given.get(s, default[s]) for s in settings}
     missing = [str(p) for p in configs.values() if not p.is_file()]
     if missing:
         raise UserError(f"missing config file(s): {', '.join(missing)} (pass --config SETTING=FILE)")
     return configs
+
+
+def committed_plan_mismatch(args, configs):
+    """Why the invocation is not the committed plan, as text (None: it is)."""
+    for key, want in COMMITTED_PLAN.items():
+        if getattr(args, key) != want:
+            return f"--{key} {getattr(args, key)}; committed: --{key} {want}"
+    if configs != default_configs(args, configs):
+        return "--config replaces a default config"
+    if args.overrides:
+        return "--set changes the runs"
+    return None
+
+
+def report_destination(args, configs, runs_root, scale_dir):
+    """(folder of the tables, why that folder, whether it is the committed folder by default)."""
+    if args.report_dir:
+        return Path(args.report_dir).resolve(), "--report-dir", False
+    mismatch = committed_plan_mismatch(args, configs)
+    if mismatch is None:
+        return COMMITTED_DIR, "the committed plan", True
+    return Path(runs_root) / scale_dir / "tables", f"not the committed plan: {mismatch}", False
+
+
+def check_no_train_complete(plan, out_dir):
+    """``--no-train`` into the committed folder: every run of the plan must be finished (UserError)."""
+    unfinished = []
+    for run in plan:
+        state, reason = inspect_run(run.out, run.overrides)
+        if state != "reuse":
+            unfinished.append(reason or f"{display_path(run.out)} has no metrics.json")
+    if unfinished:
+        raise UserError(f"--no-train: {len(unfinished)} of {len(plan)} runs are not finished (first: {unfinished[0]}), "
+                        f"so the tables would replace the committed ones in {display_path(out_dir)} with partial "
+                        "ones; nothing written (train them first, or pass --report-dir DIR)")
 
 
 def print_plan(plan, force, log=print):
@@ -91,7 +148,7 @@ def print_plan(plan, force, log=print):
         log(f"[{state}] {run.spec.setting} · {run.spec.label} · seed {run.spec.seed}  ({uses})")
         log(f"    {display_path(run.out)}" + (f"  -- {reason}" if reason else ""))
         if state not in ("reuse", "stale"):
-            log(f"    $ {shlex.join(command(run.script, run.config, run.out, run.overrides, state == 'resume'))}")
+            log(f"    $ {shlex.join(command(run.spec.setting, run.config, run.out, run.overrides, state == 'resume'))}")
         for space in run.evals:
             done = (eval_dir(run.out, space) / "metrics.json").is_file() and not force and state == "reuse"
             log(f"    then test on the {space}-set classes" + (" (reuse)" if done else
@@ -106,6 +163,8 @@ def _parse(argv):
     args = build_parser().parse_args(argv)
     if args.seeds < 1:
         raise UserError("--seeds must be at least 1")
+    if args.force and args.no_train:
+        raise UserError("--force retrains and --no-train trains nothing: pass one of them")
     for text in args.overrides:
         parse_override(text)
     return args
@@ -128,13 +187,17 @@ def run(argv):
     tables = expand_tables(args.tables)
     configs = resolve_configs(args, settings_needed(tables))
     runs_root = Path(args.runs).resolve() if args.runs else PROJECT_ROOT / "runs" / "reproduce"
-    out_dir = Path(args.out).resolve() if args.out else PROJECT_ROOT / "reports" / "reproduce"
     scale_dir = args.scale if args.data == "synthetic" else "real"
+    out_dir, why, committed = report_destination(args, configs, runs_root, scale_dir)
     seeds = list(range(args.seeds))
     plan = build_plan(tables, seeds, configs, runs_root, scale_dir, args.overrides)
     if args.dry_run:
         print_plan(plan, args.force)
+        print(f"tables would be written to {display_path(out_dir)} ({why})")
         return 0
+    if committed and args.no_train:
+        check_no_train_complete(plan, out_dir)
+    print(f"tables: {display_path(out_dir)} ({why})", flush=True)
     results = execute(plan, force=args.force, train=not args.no_train)
     meta = {"data": args.data, "scale": args.scale if args.data == "synthetic" else None,
             "command": "python -m aher.reproduce " + shlex.join(argv),
@@ -142,6 +205,7 @@ def run(argv):
             "configs": {s: display_path(p) for s, p in configs.items()}, "runs_root": display_path(runs_root)}
     failed = write_tables(tables, seeds, results, meta, out_dir)
     _print_totals(results)
+    print(f"tables written to {display_path(out_dir)}", flush=True)
     return 1 if failed else 0
 
 

@@ -3,10 +3,9 @@
 Contract: a run is (setting, ``train.method``, extra overrides, seed), a :class:`RunSpec`.  Every
 row of the chosen tables becomes one run per seed (``--set train.seed=k``), deduplicated across
 tables (AherNet on anet_split serves Tables 1, 2 and Fig. 6: one run per seed); the plan is
-seed-major.  A run lives in ``<runs>/<scale>/<setting>/<slug>/seed<k>`` and is trained by its
-setting's entry script (``ENTRY_SCRIPTS``); a test on another label space goes to
-``<run>/eval_<space>``.  Passthrough overrides come first, the row's own win.  Method labels,
-run-folder slugs and label spaces come from ``aher.methods``.
+seed-major.  A run lives in ``<runs>/<scale>/<setting>/<slug>/seed<k>``; a test on another label
+space goes to ``<run>/eval_<space>``.  Passthrough overrides come first, the row's own win.
+Method labels, run-folder slugs and label spaces come from ``aher.methods``.
 Limits: plans only; nothing is read or run here.
 """
 
@@ -17,8 +16,6 @@ from aher.config import parse_override
 from aher.methods import METHODS
 from aher.reproduce.tables import TABLE_SPECS
 
-ENTRY_SCRIPTS = {"k600": "aher_k600_train.py", "anet_split": "aher_anet_split_train.py",
-                 "th14_anet": "aher_th14_anet_train.py"}
 UNTRIMMED = "untrimmed"                      # the label space of the text's comparison
 
 
@@ -60,10 +57,6 @@ class PlannedRun:
     uses: list = field(default_factory=list)     # [(table, row name)]
     evals: list = field(default_factory=list)    # label spaces tested besides the run's own (in <out>/eval_<space>)
 
-    @property
-    def script(self):
-        return ENTRY_SCRIPTS[self.spec.setting]
-
 
 def effective_overrides(row_overrides, passthrough=()):
     """Passthrough overrides first, then the row's (a key set by both keeps the row's value)."""
@@ -76,7 +69,7 @@ def effective_overrides(row_overrides, passthrough=()):
 
 
 def own_label_space(method):
-    """The label space a method's run is tested on by its entry script (``eval.label_space: auto``)."""
+    """The label space a method's run is tested on when it is trained (``eval.label_space: auto``)."""
     return METHODS[method].label_space
 
 

@@ -3,15 +3,15 @@
 Contract: a run whose ``metrics.json`` exists is reused when its ``config.yaml`` agrees with the
 run's overrides (otherwise it is "stale" and counts as failed: ``--force`` retrains); a folder
 with checkpoints but no metrics (an interrupted run) is continued with ``--resume``; ``force``
-deletes and retrains.  Missing runs are trained one after the other as subprocesses of their
-setting's entry script (``--quiet``, in the project root), with progress and an ETA from the mean
-duration of the finished runs.  Each subprocess is logged to ``reproduce.log`` in its folder, whose
-second line holds the exit code and the duration (read back for a reused run).  A failed run is
-recorded with the entry script's one-line error and the next one starts: nothing here raises on a
-failed run.  A finished run is then tested on the label spaces of ``PlannedRun.evals`` with
-``TEST_SCRIPT`` (into ``<run>/eval_<space>``, reused when done).
-Limits: no parallel runs.  The entry scripts are the top-level script files: ``aher.experiment``
-has no ``python -m`` entry per setting.
+deletes and retrains.  Missing runs are trained one after the other as subprocesses of the module
+entry point ``python -m aher.experiment --setting S`` (``TRAIN``; the entry scripts' body, ``--quiet``,
+in the project root), with progress and an ETA from the mean duration of the finished runs.  Each subprocess is
+logged to ``reproduce.log`` in its folder, whose second line holds the exit code and the duration
+(read back for a reused run).  A failed run is recorded with the subprocess's one-line error and
+the next one starts: nothing here raises on a failed run.  A finished run is then tested on the
+label spaces of ``PlannedRun.evals`` with ``python -m aher.evaluate`` (``TEST``, into
+``<run>/eval_<space>``, reused when done).
+Limits: no parallel runs.
 """
 
 import json
@@ -32,7 +32,8 @@ from aher.paths import PROJECT_ROOT
 from aher.reproduce.plan import eval_dir
 from aher.reproduce.stats import to_percent
 
-TEST_SCRIPT = "aher_k600_test.py"
+TRAIN = [sys.executable, "-m", "aher.experiment"]   # train + test one run (a subprocess: no import of that layer)
+TEST = [sys.executable, "-m", "aher.evaluate"]      # test a run on another label space
 _LOGGED_TIME = re.compile(r"^# exit code 0, ([0-9.]+) s$", re.M)
 
 
@@ -64,9 +65,9 @@ def hms(seconds):
 # Commands
 
 
-def command(script, config, out, overrides, resume=False):
-    """The entry script's command line that trains (or with ``resume`` continues) one run."""
-    cmd = [sys.executable, script, "--config", display_path(config), "--out", display_path(out)]
+def command(setting, config, out, overrides, resume=False):
+    """The command line that trains (or with ``resume`` continues) one run of ``setting``, then tests it."""
+    cmd = [*TRAIN, "--setting", setting, "--config", display_path(config), "--out", display_path(out)]
     for text in overrides:
         cmd += ["--set", text]
     cmd.append("--quiet")
@@ -76,8 +77,8 @@ def command(script, config, out, overrides, resume=False):
 
 
 def test_command(config, out, overrides, space):
-    """The test script's command line that tests the run ``out`` on the label space ``space``."""
-    cmd = [sys.executable, TEST_SCRIPT, "--config", display_path(config), "--checkpoint", display_path(out),
+    """The command line that tests the run ``out`` on the label space ``space``."""
+    cmd = [*TEST, "--config", display_path(config), "--checkpoint", display_path(out),
            "--out", display_path(eval_dir(out, space)), "--label-space", space]
     for text in overrides:
         cmd += ["--set", text]
@@ -189,8 +190,8 @@ def run_logged(cmd, folder):
     return RunResult("failed" if error else "done", metrics, seconds, error, str(folder))
 
 
-def train_once(script, config, out, overrides, force=False, state=None, announce=None):
-    """Reuse, resume or train one run (an entry-script subprocess); never raises on a failed run."""
+def train_once(setting, config, out, overrides, force=False, state=None, announce=None):
+    """Reuse, resume or train one run of ``setting`` (a subprocess); never raises on a failed run."""
     out = Path(out)
     if state is None:
         state, reason = inspect_run(out, overrides, force)
@@ -201,7 +202,7 @@ def train_once(script, config, out, overrides, force=False, state=None, announce
     if state == "retrain" and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    cmd = command(script, config, out, overrides, resume=state == "resume")
+    cmd = command(setting, config, out, overrides, resume=state == "resume")
     if announce:
         announce(cmd)
     return run_logged(cmd, out)
@@ -241,7 +242,7 @@ def _sort_plan(plan, force):
     for run in plan:
         state, reason = inspect_run(run.out, run.overrides, force)
         if state == "reuse":
-            results[run.spec] = train_once(run.script, run.config, run.out, run.overrides, state="reuse")
+            results[run.spec] = train_once(run.spec.setting, run.config, run.out, run.overrides, state="reuse")
         elif state == "stale":
             results[run.spec] = RunResult("failed", error=reason, out=str(run.out))
         else:
@@ -257,7 +258,7 @@ def _train_all(todo, results, log):
         eta = hms(statistics.mean(durations) * (len(todo) - i + 1)) if durations else "?"
         log(f"[{i}/{len(todo)}] {_run_text(run)} ({_uses_text(run.uses)}){' · resuming' if state == 'resume' else ''}"
             f" · elapsed {hms(time.monotonic() - t0)} · ETA {eta}", flush=True)
-        result = train_once(run.script, run.config, run.out, run.overrides, state=state)
+        result = train_once(run.spec.setting, run.config, run.out, run.overrides, state=state)
         results[run.spec] = result
         if result.status == "done":
             durations.append(result.seconds)
