@@ -22,8 +22,8 @@ from aher.paths import PROJECT_ROOT
 
 __all__ = ["FILES", "OPTIONAL", "REQUIRED", "Dataset", "DatasetError", "resolve_dataset"]
 
-HOW_TO_PREPARE = ("import features with `python -m aher.data.import_features` and cut segment stores with "
-                  "aher.data.moments (README, 'Real data')")
+HOW_TO_PREPARE = ("build the folder with `python -m aher.data.prepare` from the GT file and the feature folder "
+                  "(README, 'Real data'; single stores: aher.data.import_features, aher.data.moments)")
 
 
 class DatasetError(UserError):
@@ -69,9 +69,13 @@ def _resolve_root(value):
 def resolve_dataset(config, needed=REQUIRED, log=print, progress=True):
     """Return the :class:`Dataset` of an AherNet config (building a synthetic one if needed)."""
     data = config.data
-    return open_dataset(config.setting, data.source, data.root, data.scale, data.seed, data.synthetic_overrides,
-                        data.dataset_dir, config.model.feature_dim, origin=config.source or "config",
-                        needed=needed, log=log, progress=progress)
+    dataset = open_dataset(config.setting, data.source, data.root, data.scale, data.seed, data.synthetic_overrides,
+                           data.dataset_dir, config.model.feature_dim, origin=config.source or "config",
+                           needed=needed, log=log, progress=progress)
+    spaces = [space for space in ("untrimmed", "moment") if f"classes_{space}" in needed]
+    config.model.num_classes.check({space: len(read_class_list(dataset.path(f"classes_{space}"))) for space in spaces},
+                                   config.source or "config", {space: dataset.path(f"classes_{space}") for space in spaces})
+    return dataset
 
 
 def open_dataset(setting, source, root, scale, seed, overrides, dataset_dir, feature_dim, origin="config",

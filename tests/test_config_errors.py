@@ -70,3 +70,16 @@ def test_methods_registry_covers_every_train_method():
     for m in METHODS.values():
         assert m.trainer in ("algorithm1", "supervised") and m.steps and m.slug and m.label
         assert (m.supervised is not None) == (m.trainer == "supervised")
+
+
+def test_num_classes_that_disagrees_with_the_class_lists_is_one_line_error(project_root, tmp_path):
+    from aher.config import load_config
+    from aher.datasets import resolve_dataset
+    from aher.errors import ConfigError
+
+    config = load_config(project_root / "configs" / "k600_synthetic_tiny.yaml",
+                         [f"data.root={tmp_path}", "model.num_classes.moment=999"])
+    with pytest.raises(ConfigError, match=r"model.num_classes.moment is 999 but .*classes_moment.txt lists \d+ classes"):
+        resolve_dataset(config, log=lambda *a: None, progress=False)
+    fitting = config.with_overrides("model.num_classes.moment=null")
+    assert resolve_dataset(fitting, log=lambda *a: None, progress=False).root.is_dir()

@@ -25,11 +25,18 @@ Per-video metadata written: ``n_features`` (rows in the source file), and when k
 ``label`` (first instance's label).  Any bad input (unreadable file, ragged CSV row,
 non-numeric cell, NaN/inf, inconsistent dimension) stops the import with one line naming the
 file (and line for CSV); the output is written atomically, so nothing half-written is left.
+Temporary files ``<out>.tmp-<pid>`` left by an import that was killed (its process no longer
+runs) are removed before writing (:func:`remove_stale_temporaries`).
+
+Functions shared with ``python -m aher.data.prepare``: :func:`read_features`,
+:func:`feature_files`, :func:`video_timing`, :func:`video_entry`, :func:`remove_stale_temporaries`.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -123,10 +130,15 @@ def read_npy_features(path, transpose=False) -> np.ndarray:
     return arr
 
 
+def read_features(path, fmt: str, transpose: bool = False) -> np.ndarray:
+    """One video's features ``[N, D]`` from a ``.npy`` (``fmt="npy"``) or ``.csv`` file."""
+    return read_npy_features(path, transpose) if fmt == "npy" else read_csv_features(path)
+
+
 # --------------------------------------------------------------------------- timing
 
 
-def _timing(video, n_rows: int, fps_flag: float | None):
+def video_timing(video, n_rows: int, fps_flag: float | None):
     """(duration seconds, frames in video, fps or None) for one video, or None if unknown."""
     if video is not None and video.duration and video.duration > 0:
         duration = float(video.duration)
@@ -216,9 +228,23 @@ def _video_id(path: Path, strip_prefix: str) -> str:
     return stem
 
 
-def _jobs(args, src: Path, files: list[Path], annotations: dict | None):
+def feature_files(src, fmt: str, strip_prefix: str = "") -> dict[str, Path]:
+    """``{video id: file}`` of the ``.fmt`` files in ``src`` (sorted by file name; at least one).
+
+    The id is the file stem without ``strip_prefix``; two files giving one id are an error."""
+    seen: dict[str, Path] = {}
+    for path in _source_files(Path(src), fmt):
+        vid = _video_id(path, strip_prefix)
+        if vid in seen:
+            raise UserError(f"{path}: video id {vid!r} also comes from {seen[vid]}")
+        seen[vid] = path
+    return seen
+
+
+def _jobs(args, src: Path, annotations: dict | None):
     """``(jobs, seen)``: the ``(path, video id)`` pairs to import and a ``{video id: path}`` map."""
-    jobs = [(p, _video_id(p, args.strip_prefix)) for p in files]
+    seen = feature_files(src, args.fmt, args.strip_prefix)
+    jobs = [(path, vid) for vid, path in seen.items()]
     if annotations is not None:
         annotated = [(p, v) for p, v in jobs if v in annotations]
         if not annotated:
@@ -226,25 +252,27 @@ def _jobs(args, src: Path, files: list[Path], annotations: dict | None):
                             f"a video id (e.g. file id {jobs[0][1]!r}; see --strip-prefix)")
         if args.only_annotated:
             jobs = annotated
-    seen: dict[str, Path] = {}
-    for path, vid in jobs:
-        if vid in seen:
-            raise UserError(f"{path}: video id {vid!r} also comes from {seen[vid]}")
-        seen[vid] = path
+            seen = {vid: path for path, vid in jobs}
     return jobs, seen
 
 
-def _prepare(path: Path, vid: str, feats: np.ndarray, args, annotations: dict | None):
-    """``(features to store, metadata)`` of one video: resized and range-checked."""
+def video_entry(path, vid: str, feats: np.ndarray, video, *, length: int | None, fps: float | None, dtype: str,
+                annotations=None):
+    """``(features to store, metadata)`` of one video: resized to ``length`` steps (``None``: kept
+    as they are) and range-checked for ``dtype``.
+
+    ``video`` is its :class:`aher.data.annotations.Video` (or ``None``), ``fps`` the ``--fps``
+    fallback of :func:`video_timing`; ``annotations`` names the annotation file in the error
+    raised when resizing a video of unknown duration.
+    """
     n_rows = feats.shape[0]
-    video = annotations.get(vid) if annotations is not None else None
-    timing = _timing(video, n_rows, args.fps)
-    if args.resize is not None:
+    timing = video_timing(video, n_rows, fps)
+    if length is not None:
         if timing is None:
-            raise UserError(f"{path}: video {vid!r} is not in {args.annotations}, so its duration "
+            raise UserError(f"{path}: video {vid!r} is not in {annotations}, so its duration "
                             "is unknown (pass --fps, or --only-annotated to skip it)")
-        feats = resize(feats, timing[1], timing[0], args.resize)
-    if args.dtype == "float16" and np.abs(feats).max() > _FLOAT16_MAX:
+        feats = resize(feats, timing[1], timing[0], length)
+    if dtype == "float16" and np.abs(feats).max() > _FLOAT16_MAX:
         raise UserError(f"{path}: values exceed the float16 range (|x| > {_FLOAT16_MAX:g}); "
                         "use --dtype float32")
     meta = {"n_features": n_rows}
@@ -256,22 +284,65 @@ def _prepare(path: Path, vid: str, feats: np.ndarray, args, annotations: dict | 
     return feats, meta
 
 
+# --------------------------------------------------------------------------- temporary files
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists (a process of another user counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(path, log=print) -> list[Path]:
+    """Delete ``<path>.tmp-<pid>`` files whose process no longer runs; returns them.
+
+    Atomic writers (:class:`aher.data.features.FeatureStoreWriter`, the JSON/text writers) write
+    to such a file and rename it at the end; a writer killed before that leaves it behind.  Files
+    of running processes (another import writing the same output) and this process's own are kept.
+    """
+    path = Path(path)
+    prefix = f"{path.name}.tmp-"
+    removed = []
+    if not path.parent.is_dir():
+        return removed
+    for tmp in sorted(path.parent.glob(glob.escape(prefix) + "*")):
+        pid = tmp.name[len(prefix):]
+        if not pid.isdigit() or int(pid) <= 0 or int(pid) == os.getpid() or _running(int(pid)):
+            continue
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise UserError(f"{tmp}: cannot remove this temporary file of an interrupted run "
+                            f"({exc.strerror or exc})") from None
+        removed.append(tmp)
+        log(f"removed {tmp} (temporary file of an interrupted run, process {pid})")
+    return removed
+
+
 def _write_store(args, src: Path, out: Path, jobs, annotations: dict | None):
     """Read, check and write every job to ``out``; returns the feature dimension."""
-    read = (lambda p: read_npy_features(p, args.transpose)) if args.fmt == "npy" else read_csv_features
     attrs = {"source": str(src.resolve()), "source_format": args.fmt, "resized": int(args.resize or 0)}
     writer = None
     dim = None
     first_file = None
     try:
         for path, vid in tqdm(jobs, desc=f"import {src.name}", unit="video", disable=None):
-            feats = read(path)
+            feats = read_features(path, args.fmt, args.transpose)
             if dim is None:
                 dim, first_file = feats.shape[1], path
                 writer = FeatureStoreWriter(out, dim, args.dtype, attrs=attrs)
             elif feats.shape[1] != dim:
                 raise UserError(f"{path}: feature dim {feats.shape[1]}, but {first_file.name} has {dim}")
-            feats, meta = _prepare(path, vid, feats, args, annotations)
+            video = annotations.get(vid) if annotations is not None else None
+            feats, meta = video_entry(path, vid, feats, video, length=args.resize, fps=args.fps, dtype=args.dtype,
+                                      annotations=args.annotations)
             writer.add(vid, feats, **meta)
         writer.close()
     except BaseException:
@@ -296,9 +367,9 @@ def main(argv=None) -> int:
     src = Path(args.src)
     out = Path(args.out)
     _check_args(args, src, out)
-    files = _source_files(src, args.fmt)
     annotations = _load_annotations(args.annotations) if args.annotations else None
-    jobs, seen = _jobs(args, src, files, annotations)
+    jobs, seen = _jobs(args, src, annotations)
+    remove_stale_temporaries(out)
     dim = _write_store(args, src, out, jobs, annotations)
     print(_summary(args, out, len(jobs), dim, annotations, seen))
     return 0

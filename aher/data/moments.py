@@ -16,6 +16,8 @@ Settings used by the project: foreground of untrimmed videos ``min_features=32, 
 moments ``min_features=8, length=256``.
 
 This module only slices features; labels are copied from the annotations as strings.
+:func:`add_segments` writes one video's segments into an open store (used by
+:func:`write_segment_store` and by ``python -m aher.data.prepare``).
 """
 
 from __future__ import annotations
@@ -83,6 +85,21 @@ def extract_segments(features, video: Video, n_frames, min_features, length) -> 
     return [(inst, seg) for _, inst, seg, _ in _iter_segments(features, video, n_frames, min_features, length)]
 
 
+def add_segments(writer: FeatureStoreWriter, features, video: Video, n_frames, min_features, length) -> int:
+    """Add the kept segments of one video to ``writer``; returns how many.
+
+    Ids ``"<video>#<k>"`` with ``k`` the instance's index in ``video.instances``; metadata as
+    described in :func:`write_segment_store`.
+    """
+    count = 0
+    for k, inst, seg, info in _iter_segments(features, video, n_frames, min_features, length):
+        writer.add(f"{video.video_id}#{k}", seg, label=inst.label, video=video.video_id,
+                   start=float(inst.start), end=float(inst.end), duration=info["seconds"],
+                   n_features=info["n_features"], start_row=info["start_row"])
+        count += 1
+    return count
+
+
 def write_segment_store(src, videos: Iterable[Video], out_path, min_features, length, *,
                         dtype=None, missing="skip", progress=True) -> int:
     """Write the kept segments of ``videos`` (features read from ``src``) to a new store.
@@ -117,12 +134,7 @@ def write_segment_store(src, videos: Iterable[Video], out_path, min_features, le
                     continue
                 meta = store.meta(video.video_id)
                 n_frames = video.duration_frame or meta.get("n_frames")
-                for k, inst, seg, info in _iter_segments(store.get(video.video_id), video, n_frames,
-                                                         min_features, length):
-                    writer.add(f"{video.video_id}#{k}", seg, label=inst.label, video=video.video_id,
-                               start=float(inst.start), end=float(inst.end), duration=info["seconds"],
-                               n_features=info["n_features"], start_row=info["start_row"])
-                    count += 1
+                count += add_segments(writer, store.get(video.video_id), video, n_frames, min_features, length)
         return count
     finally:
         if own:
@@ -135,6 +147,8 @@ def main(argv=None) -> int:
 
     from aher.cli import run_main
     from aher.data.annotations import load_videos
+    from aher.data.import_features import remove_stale_temporaries
+    from aher.errors import UserError
 
     def run(args_list):
         p = argparse.ArgumentParser(
@@ -154,8 +168,13 @@ def main(argv=None) -> int:
         preset = MOMENTS if args.kind == "moments" else FOREGROUND
         videos = load_videos(args.annotations)
         if args.subset:
+            subsets = sorted({v.subset for v in videos})
             videos = [v for v in videos if v.subset == args.subset]
+            if not videos:
+                raise UserError(f"{args.annotations}: no video of subset {args.subset!r} "
+                                f"(subsets: {', '.join(subsets) or 'none'})")
         with FeatureStore(args.src) as src:
+            remove_stale_temporaries(args.out)
             count = write_segment_store(src, videos, args.out,
                                         args.min_features or preset["min_features"], args.length or preset["length"],
                                         dtype=args.dtype)

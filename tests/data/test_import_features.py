@@ -1,6 +1,7 @@
 """``python -m aher.data.import_features``: npy/csv folders -> HDF5 store, with and without resizing."""
 
 import json
+import signal
 import subprocess
 import sys
 
@@ -243,3 +244,51 @@ def test_missing_timing_or_annotations(tmp_path, project_root, extra, needle):
     assert needle in res.stderr
     assert not (tmp_path / "out.h5").exists()
     assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+
+
+KILL_AT_SECOND_READ = """
+import os, signal, sys
+import aher.data.import_features as imp
+read, calls = imp.read_features, []
+def read_then_die(*args):
+    calls.append(args)
+    if len(calls) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return read(*args)
+imp.read_features = read_then_die
+sys.exit(imp.main(sys.argv[1:]))
+"""
+
+
+def test_temporary_file_of_a_killed_import_is_removed_by_the_next(source, tmp_path, project_root):
+    _, npy, _ = source
+    out = tmp_path / "out.h5"
+    args = ["--src", str(npy), "--format", "npy", "--out", str(out)]
+    killed = subprocess.run([sys.executable, "-c", KILL_AT_SECOND_READ, *args], cwd=project_root,
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL
+    left = [p for p in tmp_path.iterdir() if p.name.startswith("out.h5.tmp-")]
+    assert len(left) == 1 and not out.exists()
+    res = run_cli(args, project_root)
+    assert res.returncode == 0, res.stderr
+    assert f"removed {left[0]}" in res.stdout and not left[0].exists()
+    with FeatureStore(out) as store:
+        assert len(store) == 3
+
+
+def test_temporary_files_of_running_processes_are_kept(tmp_path):
+    from aher.data.import_features import remove_stale_temporaries
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(finished.stdout)
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as running:
+        try:
+            out = tmp_path / "store.h5"
+            names = [f"store.h5.tmp-{dead}", f"store.h5.tmp-{running.pid}", "store.h5.tmp-notapid",
+                     f"other.h5.tmp-{dead}"]
+            for name in names:
+                (tmp_path / name).write_bytes(b"partial")
+            assert remove_stale_temporaries(out, log=lambda *a: None) == [tmp_path / names[0]]
+            assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[1:])
+        finally:
+            running.kill()

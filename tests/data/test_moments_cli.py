@@ -1,8 +1,11 @@
 """``python -m aher.data.moments``: segment stores from a raw store + annotations, one-line errors."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 
 from aher.data.features import FeatureStore, FeatureStoreWriter
 from aher.data.moments import main
@@ -40,3 +43,24 @@ def test_cli_bad_source_is_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error:") and err.count("\n") == 1
     assert not (tmp_path / "o.h5").exists()
+
+
+def test_cli_removes_temporary_file_of_a_killed_run_and_checks_the_subset(tmp_path, capsys):
+    with FeatureStoreWriter(tmp_path / "raw.h5", dim=4, dtype="float32") as w:
+        w.add("vid", np.ones((120, 4), np.float32), duration=32.0, n_frames=960, fps=30.0)
+    gt = {"database": {"vid": {"subset": "training", "duration": 32.0,
+                               "annotations": [{"segment": [0.0, 16.0], "label": "a"}]}}}
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True).stdout)
+    stale = tmp_path / f"mom.h5.tmp-{dead}"
+    stale.write_bytes(b"partial")
+    args = ["--src", str(tmp_path / "raw.h5"), "--annotations", str(tmp_path / "gt.json"),
+            "--out", str(tmp_path / "mom.h5"), "--kind", "moments"]
+    with pytest.raises(SystemExit) as exit_:
+        main(args + ["--subset", "validation"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1
+    assert "gt.json: no video of subset 'validation' (subsets: training)" in err
+    assert main(args + ["--subset", "training"]) == 0
+    assert f"removed {stale}" in capsys.readouterr().out and not stale.exists()
