@@ -11,7 +11,9 @@
 * ``features/<id>.npy``: random non-negative ``[N, dim]`` float32, one row per 8 frames at 30 fps.
 
 It returns the paths and the expected sizes of the parts.  ``write_gt_and_features`` writes the
-feature files of any ``{id: database entry}`` mapping.
+feature files of any ``{id: database entry}`` mapping.  ``killed_at_read(module, n)`` is the
+source of a ``python -c`` program that runs ``module``'s CLI and SIGKILLs itself at its ``n``-th
+feature read (a run killed mid-write).
 """
 
 import json
@@ -95,3 +97,19 @@ def write_fake_inputs(root, dim=32, seed=0):
     write_features(paths["features"], {**durations, **k600_durations}, dim, seed + 1)
     paths["gt"] = [paths["anet"], paths["clips"], paths["k600"]]
     return paths
+
+
+def killed_at_read(module, n):
+    """``python -c`` source: run ``module.main(argv)``, SIGKILL the process at the ``n``-th ``read_features``."""
+    return f"""
+import os, signal, sys
+import {module} as target
+read, calls = target.read_features, []
+def read_then_die(*args):
+    calls.append(args)
+    if len(calls) == {n}:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return read(*args)
+target.read_features = read_then_die
+sys.exit(target.main(sys.argv[1:]))
+"""

@@ -11,6 +11,7 @@ import pytest
 from aher.errors import UserError
 from aher.data.features import FeatureStore, resize
 from aher.data.import_features import main
+from tests.data.fake_real_data import killed_at_read
 
 DIM = 16
 
@@ -246,18 +247,7 @@ def test_missing_timing_or_annotations(tmp_path, project_root, extra, needle):
     assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
 
 
-KILL_AT_SECOND_READ = """
-import os, signal, sys
-import aher.data.import_features as imp
-read, calls = imp.read_features, []
-def read_then_die(*args):
-    calls.append(args)
-    if len(calls) == 2:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return read(*args)
-imp.read_features = read_then_die
-sys.exit(imp.main(sys.argv[1:]))
-"""
+KILL_AT_SECOND_READ = killed_at_read("aher.data.import_features", 2)
 
 
 def test_temporary_file_of_a_killed_import_is_removed_by_the_next(source, tmp_path, project_root):

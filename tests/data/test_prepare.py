@@ -13,7 +13,7 @@ from aher.data.dataset_files import FILES
 from aher.data.features import FeatureStore, FeatureStoreWriter, resize
 from aher.data.prepare import main
 from aher.errors import UserError
-from tests.data.fake_real_data import EXPECTED, FPS, MOMENT, write_fake_inputs
+from tests.data.fake_real_data import EXPECTED, FPS, MOMENT, killed_at_read, write_fake_inputs
 
 DIM = 32
 
@@ -229,18 +229,7 @@ def test_command_line_error_is_one_line_with_exit_code_2(inputs, tmp_path, proje
     assert [p for p in (tmp_path / "k600").iterdir()] == []
 
 
-KILL_AT_FIFTH_READ = """
-import os, signal, sys
-import aher.data.prepare as prepare
-read, calls = prepare.read_features, []
-def read_then_die(*args):
-    calls.append(args)
-    if len(calls) == 5:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return read(*args)
-prepare.read_features = read_then_die
-sys.exit(prepare.main(sys.argv[1:]))
-"""
+KILL_AT_FIFTH_READ = killed_at_read("aher.data.prepare", 5)
 
 
 def test_temporary_files_of_a_killed_run_are_removed_by_the_next(inputs, tmp_path, project_root):
