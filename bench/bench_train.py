@@ -1,12 +1,16 @@
 #!/usr/bin/env python
-"""Time Algorithm 1: per sub-step, per iteration, and the overhead ratio.
+"""Time Algorithm 1: per sub-step, per iteration, the overhead ratio, and the rate against the matmul limit.
 
 For each configuration (small synthetic config with its real input pipeline; paper shapes
 T=512, D=2048, B=16, K=200/600 with in-memory random batches), with and without XLA
-auto-clustering, a fresh subprocess builds the Algorithm-1 graph, runs ``--warmup`` iterations,
-then times ``--iterations`` iterations: the batch load, every sub-step's ``session.run``, and
-the whole iteration.  ratio = iteration time / sum of sub-step times (goal <= 1.2: the
-batch cache means sub-steps re-use one batch instead of re-feeding it from Python).
+auto-clustering, a fresh subprocess first measures the machine's fp32 matmul rate
+([8192, 2048] x [2048, 2048], best of a few runs: the limit), then builds the Algorithm-1 graph,
+runs ``--warmup`` iterations, then times ``--iterations`` iterations: the batch load, every
+sub-step's ``session.run``, and the whole iteration.  ratio = iteration time / sum of sub-step
+times (goal <= 1.2: the batch cache means sub-steps re-use one batch instead of re-feeding it
+from Python).  Each sub-step's analytic GFLOP (``aher.train.flops``: matrix products, forward and
+the backward passes it runs) over its time gives its GFLOP/s; the iteration's GFLOP/s over the
+limit gives its % of the limit.
 
   python bench/bench_train.py [--configs small,paper] [--xla off,on] [--iterations 3] [--report reports/bench_train.md]
 """
@@ -22,6 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+MATMUL_SHAPE = (8192, 2048, 2048)      # [M, K] x [K, N]
+MATMUL_REPEATS = 5
 
 
 def paper_overrides():
@@ -54,13 +61,40 @@ def memory_streams(config, num_classes, seed=0):
     return {k: tf.data.Dataset.from_tensors(v).repeat() for k, v in arrays.items()}
 
 
+def matmul_gflops(repeats=MATMUL_REPEATS):
+    """Best fp32 matmul rate of this process, GFLOP/s: [M, K] x [K, N] (MATMUL_SHAPE) on variables,
+    one warm-up run, then the fastest of ``repeats`` timed runs (the product is computed, not fetched)."""
+    import tensorflow as tf
+
+    from aher.train.driver import session_config
+
+    m, k, n = MATMUL_SHAPE
+    with tf.Graph().as_default() as graph:
+        a = tf.compat.v1.Variable(tf.random.uniform([m, k]), name="a")
+        b = tf.compat.v1.Variable(tf.random.uniform([k, n]), name="b")
+        product = tf.linalg.matmul(a, b)
+        init = tf.compat.v1.global_variables_initializer()
+    with tf.compat.v1.Session(graph=graph, config=session_config()) as sess:
+        sess.run(init)
+        sess.run(product.op)
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            sess.run(product.op)
+            best = min(best, time.perf_counter() - start)
+    return 2 * m * k * n / best / 1e9
+
+
 def worker(args):
-    """Run inside a subprocess: build, warm up, time; print one JSON line."""
+    """Run inside a subprocess: matmul limit, build, warm up, time; print one JSON line."""
     import tensorflow as tf
 
     from aher.config import load_config
     from aher.train.algorithm1 import build_algorithm1_graph, make_streams
     from aher.train.driver import session_config
+    from aher.train.flops import iteration_flops
+
+    limit = matmul_gflops()
 
     if args.shape == "paper":
         config = load_config(ROOT / "configs" / "k600_synthetic_small.yaml", paper_overrides())
@@ -100,10 +134,30 @@ def worker(args):
     mean = {k: sum(r[k] for r in timings) / len(timings) for k in timings[0]}
     steps = [s.name for s in loop.steps]
     compute = sum(mean[s] for s in steps)
+    analytic = iteration_flops(config, classes)
+    if list(analytic) != steps:
+        raise RuntimeError(f"analytic sub-steps {list(analytic)} differ from the graph's {steps}")
     print(json.dumps({"shape": args.shape, "xla": args.xla, "build_s": build_s, "mean": mean, "steps": steps,
                       "ratio": mean["iteration"] / compute, "iterations": args.iterations,
                       "batch": config.train.batch_size, "T": config.model.temporal_length,
-                      "D": config.model.feature_dim}))
+                      "D": config.model.feature_dim, "matmul_gflops": limit,
+                      "gflop": {s: analytic[s].total / 1e9 for s in steps}}))
+
+
+def rates(res):
+    """Per sub-step and for the iteration: (seconds, analytic GFLOP, GFLOP/s, % of the matmul limit)."""
+    m, gflop, limit = res["mean"], res["gflop"], res["matmul_gflops"]
+    rows = {s: (m[s], gflop[s]) for s in res["steps"]}
+    rows["iteration"] = (m["iteration"], sum(gflop.values()))
+    return {k: (sec, work, work / sec, 100 * work / sec / limit) for k, (sec, work) in rows.items()}
+
+
+def print_rates(res):
+    print(f"  matmul limit {res['matmul_gflops']:.1f} GFLOP/s ({'x'.join(map(str, MATMUL_SHAPE))}, best of "
+          f"{MATMUL_REPEATS})")
+    print(f"  {'step':<10}{'time s':>9}{'GFLOP':>10}{'GFLOP/s':>10}{'% limit':>9}")
+    for name, (sec, work, rate, share) in rates(res).items():
+        print(f"  {name:<10}{sec:>9.3f}{work:>10.1f}{rate:>10.1f}{share:>9.1f}")
 
 
 def main(argv=None):
@@ -140,6 +194,7 @@ def main(argv=None):
             print(f"  build {res['build_s']:.1f}s  load {m['load'] * 1e3:.1f} ms  "
                   + "  ".join(f"{s} {m[s]:.3f}s" for s in res["steps"])
                   + f"  | iteration {m['iteration']:.3f}s  ratio {res['ratio']:.3f}")
+            print_rates(res)
     if args.report and results:
         lines = ["# Algorithm 1 training speed", "",
                  "Produced by `python bench/bench_train.py --report reports/bench_train.md` "
@@ -157,6 +212,28 @@ def main(argv=None):
             lines.append(f"| {r['shape']} (T={r['T']}, D={r['D']}, B={r['batch']}) | {r['xla']} | {r['iterations']} | "
                          f"{m['load'] * 1e3:.1f} | " + " | ".join(f"{m[s]:.3f}" for s in r["steps"])
                          + f" | {m['iteration']:.3f} | {r['ratio']:.3f} |")
+        lines += ["", "Analytic GFLOP of each sub-step (`aher/train/flops.py`: 2 FLOPs per multiply-add, matrix "
+                  "products only, the forward products a sub-step runs plus its backward passes; independent of XLA):",
+                  "", "| shape | " + " | ".join(steps) + " | iteration |", "|---|" + "---:|" * (len(steps) + 1)]
+        seen = set()
+        for r in results:
+            key = (r["shape"], r["T"], r["D"], r["batch"])
+            if key not in seen:
+                seen.add(key)
+                lines.append(f"| {r['shape']} (T={r['T']}, D={r['D']}, B={r['batch']}) | "
+                             + " | ".join(f"{r['gflop'][s]:.1f}" for s in r["steps"])
+                             + f" | {sum(r['gflop'].values()):.1f} |")
+        lines += ["", "Achieved GFLOP/s (analytic GFLOP / mean time) and the iteration's share of the fp32 matmul "
+                  f"limit, measured in the same process ([{MATMUL_SHAPE[0]}, {MATMUL_SHAPE[1]}] x "
+                  f"[{MATMUL_SHAPE[1]}, {MATMUL_SHAPE[2]}], best of {MATMUL_REPEATS}):", "",
+                  "| shape | XLA | matmul GFLOP/s | " + " | ".join(f"{s} GFLOP/s" for s in steps)
+                  + " | iteration GFLOP/s | % of limit |",
+                  "|---|---|---:|" + "---:|" * len(steps) + "---:|---:|"]
+        for r in results:
+            rr = rates(r)
+            lines.append(f"| {r['shape']} (T={r['T']}, D={r['D']}, B={r['batch']}) | {r['xla']} | "
+                         f"{r['matmul_gflops']:.1f} | " + " | ".join(f"{rr[s][2]:.1f}" for s in r["steps"])
+                         + f" | {rr['iteration'][2]:.1f} | {rr['iteration'][3]:.1f} |")
         Path(args.report).write_text("\n".join(lines) + "\n")
         print(f"wrote {args.report}")
     return 0
