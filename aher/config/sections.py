@@ -12,7 +12,7 @@ Limits: no TensorFlow here, so a bad value is reported before anything heavy is 
 
 from dataclasses import dataclass
 
-from aher.config import schema
+import aher.config.schema as schema
 from aher.config.root import RootSection, build_root
 from aher.config.schema import Section, setting
 from aher.errors import ConfigError

@@ -91,6 +91,11 @@ def read_partial(folder):
         return None
 
 
+def has_snapshots(folder):
+    """Whether ``folder`` holds a regular or an interrupted snapshot (what ``--resume`` can continue)."""
+    return bool(snapshots_on_disk(folder) or read_partial(folder))
+
+
 def discard_partial(folder):
     """Remove the interrupted snapshot of ``folder`` (after a regular snapshot superseded it)."""
     folder = Path(folder)

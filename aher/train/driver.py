@@ -20,7 +20,7 @@ import tensorflow as tf
 from aher.datasets import REQUIRED, resolve_dataset
 from aher.model import variable_groups
 from aher.train import algorithm1, supervised
-from aher.train.checkpoints import read_partial, restore, snapshots_on_disk
+from aher.train.checkpoints import has_snapshots, restore
 from aher.train.loop import open_session, restore_if_resuming, run_loop
 from aher.train.run_dir import RunDir
 
@@ -65,19 +65,15 @@ def _pretrained_model(config, out_dir, resume, progress, log):
     train = config.train
     if config.method.trainer != "algorithm1":
         return None
-    if train.init_checkpoint or train.pretrain_iterations == 0 or (resume and _has_snapshots(out_dir)):
+    started = resume and has_snapshots(Path(out_dir) / "checkpoints")
+    if train.init_checkpoint or train.pretrain_iterations == 0 or started:
         return train.init_checkpoint
     pre = config.with_overrides(f"train.iterations={train.pretrain_iterations}", "train.method=pretrain")
     folder = Path(out_dir) / "pretrain"
     log(f"pre-training model M for {train.pretrain_iterations} iterations")
-    _, checkpoint = train_run(pre, folder, resume=_has_snapshots(folder), progress=progress, log=log,
+    _, checkpoint = train_run(pre, folder, resume=has_snapshots(folder / "checkpoints"), progress=progress, log=log,
                               resume_path=out_dir)
     return checkpoint
-
-
-def _has_snapshots(folder):
-    checkpoints = Path(folder) / "checkpoints"
-    return bool(snapshots_on_disk(checkpoints) or read_partial(checkpoints))
 
 
 def _initialise_from(session, checkpoint, run):
@@ -94,7 +90,7 @@ def train_run(config, out_dir, resume=False, progress=True, log=print, resume_pa
     """
     method = config.method
     trainer = TRAINERS[method.trainer]
-    pretraining = config.method.trainer == "algorithm1" and _has_snapshots(Path(out_dir) / "pretrain")
+    pretraining = config.method.trainer == "algorithm1" and has_snapshots(Path(out_dir) / "pretrain" / "checkpoints")
     with RunDir(out_dir, config, resume=resume, start=False, resume_path=resume_path,
                 resumable=pretraining) as run:    # owned and checked, nothing written
         dataset = resolve_dataset(config, needed=trainer.needed(method), log=log, progress=progress)
