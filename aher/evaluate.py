@@ -89,6 +89,8 @@ def main(argv=None):
     from aher.train.checkpoints import run_folder
 
     ckpt = Path(args.checkpoint)
+    if not ckpt.exists() and not Path(f"{ckpt}.index").is_file():
+        raise UserError(f"{ckpt}: no such run folder or checkpoint")
     run = run_folder(ckpt)
     config = _config(args, run, run_config_file(ckpt))
     _check_other_data(args, run, is_inside)

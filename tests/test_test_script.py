@@ -137,3 +137,11 @@ def test_nan_in_evaluation_features_names_store_video_and_step(run, tmp_path, ca
                                   "--out", tmp_path / "out")
     assert code == 2 and one_line_error(err, str(store), repr(video), "NaN at step 17 (of 128)")
     assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_a_checkpoint_path_that_does_not_exist_is_one_line(tmp_path):
+    from aher.errors import UserError
+    from aher.evaluate import main
+
+    with pytest.raises(UserError, match=f"^{tmp_path / 'nope'}: no such run folder or checkpoint$"):
+        main(["--checkpoint", str(tmp_path / "nope")])
