@@ -58,6 +58,7 @@ import yaml
 from tqdm import tqdm
 
 from aher.config import build_config, load_config, load_yaml_config, merge
+from aher.config.loader import flatten
 from aher.data.pipeline import eval_dataset, read_error
 from aher.datasets import resolve_dataset
 from aher.errors import ConfigError, UserError
@@ -120,16 +121,6 @@ def load_run_config(path, overrides=()):
             raise first from None
 
 
-def _flat(mapping, prefix=""):
-    out = {}
-    for key, value in mapping.items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def _dataset_dir(value):
     if not value:
         return value
@@ -176,8 +167,8 @@ def run_differences(config, run_config_path):
     Compared: ``setting``, ``data.source`` and the dataset it names (synthetic: scale, seed and
     generator overrides; real: ``data.dataset_dir``), ``train.method`` and every ``model`` key.
     Keys missing from the run's file (written before they existed) are not compared."""
-    ours = _flat(config.to_dict())
-    theirs = _flat(_read_run_mapping(run_config_path))
+    ours = flatten(config.to_dict())
+    theirs = flatten(_read_run_mapping(run_config_path))
     for flat in (ours, theirs):
         if "data.dataset_dir" in flat:
             flat["data.dataset_dir"] = _dataset_dir(flat["data.dataset_dir"])

@@ -120,6 +120,17 @@ def load_yaml_config(path, overrides=()):
     return config
 
 
+def flatten(mapping, prefix=""):
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (dotted keys, as ``--set`` names them)."""
+    out = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
 def as_mapping(config):
     """The plain mapping of a typed config (anything with ``to_dict``) or of a mapping itself."""
     return config.to_dict() if hasattr(config, "to_dict") else config

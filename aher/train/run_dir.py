@@ -30,6 +30,7 @@ import yaml
 
 from aher.errors import UserError
 from aher.config import as_mapping, save_config
+from aher.config.loader import flatten
 from aher.train.checkpoints import latest_checkpoint, list_checkpoints, read_partial, snapshots_on_disk
 from aher.train.run_lock import RunLock, describe
 
@@ -38,17 +39,6 @@ RESUMABLE_CHANGES = ("train.iterations", "train.snapshot_every", "train.log_ever
 
 class TrainingError(UserError):
     """Training cannot go on (NaN loss, bad run folder); one-line message."""
-
-
-def _flatten(d, prefix=""):
-    out = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
 
 
 class RunDir:
@@ -82,8 +72,8 @@ class RunDir:
                                 "train it without --resume")
         if resume and (self.path / "config.yaml").is_file():
             with open(self.path / "config.yaml") as fh:
-                old = _flatten(yaml.safe_load(fh) or {})
-            new = _flatten(as_mapping(self.config))
+                old = flatten(yaml.safe_load(fh) or {})
+            new = flatten(as_mapping(self.config))
             changed = sorted(k for k in set(old) | set(new)
                              if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES)
             if changed:
