@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from aher.model.layers import ACTIVATIONS, conv1d, fully_connected, model_scope, resolve_activation
+from aher.model.layers import (ACTIVATIONS, MATMUL_MIN_CHANNEL_PRODUCT, compute_dtype, compute_precision, conv1d,
+                               conv1d_product, conv_formulation, fully_connected, model_scope, resolve_activation,
+                               same_padding)
 
 
 def var(name):
@@ -99,3 +101,80 @@ def test_model_scope_shares_variables_and_refuses_nesting():
             with pytest.raises(ValueError, match="outside any variable scope"):
                 with model_scope():
                     pass
+
+
+@pytest.mark.parametrize("length,stride,padding", [(9, 1, "SAME"), (8, 1, "SAME"), (8, 2, "SAME"), (9, 2, "SAME"),
+                                                   (1, 2, "SAME"), (2, 2, "SAME"), (9, 1, "VALID"), (10, 2, "VALID"),
+                                                   (11, 3, "SAME"), (12, 3, "VALID")])
+def test_matmul_formulation_equals_conv_in_values_and_gradients(length, stride, padding):
+    rng = np.random.default_rng(length * 10 + stride)
+    x_val = rng.standard_normal((3, length, 6)).astype(np.float32)
+    w_val = rng.standard_normal((3, 6, 5)).astype(np.float32)
+    dy_val = rng.standard_normal((3, -(-length // stride) if padding == "SAME" else (length - 3) // stride + 1, 5))
+    with tf.Graph().as_default() as graph:
+        x, w = tf.constant(x_val), tf.constant(w_val)
+        outs = {}
+        for name in ("conv", "matmul"):
+            y = conv1d_product(x, w, stride, padding, formulation=name)
+            loss = tf.reduce_sum(y * dy_val.astype(np.float32))
+            outs[name] = [y, *tf.gradients(loss, [x, w])]
+        with tf.compat.v1.Session(graph=graph) as sess:
+            conv, matmul = sess.run([outs["conv"], outs["matmul"]])
+    assert matmul[0].shape == conv[0].shape
+    if padding == "SAME":
+        np.testing.assert_allclose(conv[0], np_conv1d_same(x_val, w_val, 0.0, stride), rtol=1e-5, atol=1e-5)
+    for ours, ref in zip(matmul, conv):          # output, d/dx, d/dw
+        np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_same_padding_is_tensorflows():
+    assert same_padding(8, 3, 1) == (1, 1, 8)
+    assert same_padding(8, 3, 2) == (0, 1, 4)        # even length, stride 2: all padding after
+    assert same_padding(9, 3, 2) == (1, 1, 5)
+    assert same_padding(1, 3, 2) == (1, 1, 1)
+
+
+def test_auto_formulation_takes_the_matmul_for_wide_layers_with_a_static_length():
+    wide = int(np.sqrt(MATMUL_MIN_CHANNEL_PRODUCT))
+    with tf.Graph().as_default() as graph:
+        conv1d_product(tf.zeros([2, 4, wide]), tf.zeros([3, wide, wide]))
+        conv1d_product(tf.zeros([2, 4, 8]), tf.zeros([3, 8, 8]))
+        conv1d_product(tf.compat.v1.placeholder(tf.float32, [2, None, wide]), tf.zeros([3, wide, wide]))
+        with conv_formulation("conv"):
+            conv1d_product(tf.zeros([2, 4, wide]), tf.zeros([3, wide, wide]))
+        types = [op.type for op in graph.get_operations()]
+        assert types.count("Conv2D") == 3 and types.count("MatMul") == 1
+        with pytest.raises(ValueError, match="static length"):
+            conv1d_product(tf.compat.v1.placeholder(tf.float32, [2, None, 4]), tf.zeros([3, 4, 4]), formulation="matmul")
+    with pytest.raises(ValueError, match="unknown formulation"):
+        with conv_formulation("fft"):
+            pass
+
+
+@pytest.mark.parametrize("policy,dtype", [("mixed_bfloat16", tf.bfloat16), ("mixed_float16", tf.float16)])
+def test_compute_precision_casts_the_product_and_keeps_variables_and_outputs_float32(policy, dtype):
+    rng = np.random.default_rng(1)
+    x_val = rng.standard_normal((2, 16, 8)).astype(np.float32)
+    with tf.Graph().as_default() as graph:
+        x = tf.constant(x_val)
+        with compute_precision(policy):
+            assert compute_dtype() == dtype
+            y = conv1d(x, 4, 3, scope="c")
+        assert compute_dtype() == tf.float32
+        y32 = conv1d(x, 4, 3, scope="c32")
+        grad = tf.gradients(tf.reduce_sum(y), [var("c/weights")])[0]
+        assert y.dtype == tf.float32 and grad.dtype == tf.float32 and var("c/weights").dtype.base_dtype == tf.float32
+        # low precision: the matrix-product formulation (its kernels cover every shape in bfloat16)
+        products = {op.type: op.get_attr("T").name for op in graph.get_operations() if op.type in ("Conv2D", "MatMul")}
+        assert products == {"MatMul": dtype.name, "Conv2D": "float32"}
+        with tf.compat.v1.Session(graph=graph) as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            sess.run(var("c32/weights").assign(var("c/weights")))
+            low, full = sess.run([y, y32])
+    # bfloat16 keeps 8 bits of mantissa, float16 11: the product is close to float32's, not equal
+    tol = 0.05 if dtype == tf.bfloat16 else 5e-3
+    np.testing.assert_allclose(low, full, rtol=tol, atol=tol * np.abs(full).max())
+    assert not np.array_equal(low, full)
+    with pytest.raises(ValueError, match="unknown precision"):
+        with compute_precision("float8"):
+            pass

@@ -22,6 +22,7 @@ import pytest
 import tensorflow as tf
 
 from aher.config import load_config
+from aher.model.layers import conv_formulation
 from aher.paths import PROJECT_ROOT
 from aher.tools.upstream_variables import to_project, variable_table
 from aher.train.algorithm1 import build_algorithm1_graph
@@ -63,7 +64,8 @@ class Harness:
         self.graph = tf.Graph()
         with self.graph.as_default():
             datasets = {name: tf.data.Dataset.from_tensors(tensors).repeat() for name, tensors in streams.items()}
-            self.loop = build_algorithm1_graph(config, datasets, {"untrimmed": 200, "moment": 600})
+            with conv_formulation("conv"):
+                self.loop = build_algorithm1_graph(config, datasets, {"untrimmed": 200, "moment": 600})
             self.steps = {step.name: step for step in self.loop.steps}
             trainable = self.graph.get_collection(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES)
             self.variables = {v.op.name: v for v in trainable}
