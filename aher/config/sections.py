@@ -22,6 +22,8 @@ SETTINGS = ("k600", "anet_split", "th14_anet")
 ACTIVATION_NAMES = ("none", "relu", "leaky_relu", "elu")
 NUM_FC_CHOICES = (1, 2, 3)
 CONTEXT_MODES = ("splice", "concat")
+#: train.precision: compute type of the convolutions (aher.model.layers.PRECISIONS)
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 OFFSET_TARGETS = ("encoded", "decoded")
 OVERLAP_TARGETS = ("anchor", "refined")
 CLS_CELLS = ("all", "foreground")
@@ -164,6 +166,7 @@ class TrainConfig(Section):
     log_every: int = setting(low=1)
     seed: int = setting(low=0)
     deterministic: bool = setting()
+    precision: str = setting("float32", choices=PRECISIONS)
 
 
 @dataclass(frozen=True)

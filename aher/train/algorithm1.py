@@ -37,6 +37,7 @@ from aher.model import variable_groups
 from aher.model.context import context_l2_loss, generators, real_instances, splice, synthesize_untrimmed
 from aher.model.discriminator import discriminator_logits
 from aher.model.graph import AherNet
+from aher.model.layers import compute_precision
 from aher.train.batch_cache import BatchCache
 from aher.train.checkpoints import make_saver
 from aher.train.loop import LoopGraph, SubStep, make_iteration_variable
@@ -220,8 +221,9 @@ def build_algorithm1_graph(config, streams, num_classes, method=None):
                         for name, ds in streams.items() if name in used})
     net = AherNet(config.model, num_classes)
     lr = tf.compat.v1.placeholder(tf.float32, [], name="learning_rate")
-    branches = Branches(net, cache, config, spec)
-    steps = [s for step in spec.steps for s in STEP_BUILDERS[step](step, branches, lr)]
+    with compute_precision(config.train.precision):
+        branches = Branches(net, cache, config, spec)
+        steps = [s for step in spec.steps for s in STEP_BUILDERS[step](step, branches, lr)]
     iteration = make_iteration_variable()
     saver = make_saver(max_to_keep=config.train.keep_snapshots)
     tensors = {k: branches.parts["ksyn"][k] for k in ("video", "gt")} if "ksyn" in branches.parts else {}

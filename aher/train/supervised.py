@@ -29,6 +29,7 @@ from aher.data.pipeline import segment_dataset, untrimmed_dataset
 from aher.methods import METHODS
 from aher.model import variable_groups
 from aher.model.graph import AherNet
+from aher.model.layers import compute_precision
 from aher.train.batch_cache import BatchCache
 from aher.train.checkpoints import make_saver
 from aher.train.loop import LoopGraph, make_iteration_variable
@@ -82,10 +83,11 @@ def build_supervised_graph(config, dataset, method=None):
     # Build both branches once so every variable exists before var lists are collected.
     net.classify(tf.zeros([1, model.moment_length, model.feature_dim]), space)
     net.localize(tf.zeros([1, model.temporal_length, model.feature_dim]), space)
-    s2 = classification_step(net, seg["features"], seg["label"], space, config, lr,
-                             variable_groups.step_var_list(data.classification_group), "S2")
-    s3 = localization_step(net, unt["features"], unt["gt"], unt["label"], space, config, lr,
-                           variable_groups.step_var_list("S3"), "S3")
+    with compute_precision(config.train.precision):
+        s2 = classification_step(net, seg["features"], seg["label"], space, config, lr,
+                                 variable_groups.step_var_list(data.classification_group), "S2")
+        s3 = localization_step(net, unt["features"], unt["gt"], unt["label"], space, config, lr,
+                               variable_groups.step_var_list("S3"), "S3")
     iteration = make_iteration_variable()
     saver = make_saver(max_to_keep=config.train.keep_snapshots)
     return LoopGraph(steps=[s2, s3], load_batches=cache.load, lr=lr, iteration=iteration, saver=saver,
