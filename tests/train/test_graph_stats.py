@@ -1,0 +1,42 @@
+"""The training iteration is device-ready: no Python ops, nothing pinned to the CPU, few transfers."""
+
+import pytest
+import tensorflow as tf
+
+from aher.train.algorithm1 import build_algorithm1_graph
+from aher.train.graph_stats import iteration_stats, run_ops
+from tests.train.test_graph_size import tiny_config, zero_streams
+
+
+def test_run_ops_follows_data_and_control_inputs():
+    with tf.Graph().as_default():
+        a = tf.constant(1.0, name="a")
+        b = tf.constant(2.0, name="b")
+        unrelated = tf.constant(3.0, name="unrelated")
+        with tf.control_dependencies([b]):
+            c = tf.identity(a, name="c")
+        names = {op.name for op in run_ops(c)}
+    assert names == {"a", "b", "c"} and unrelated.op.name not in names
+
+
+@pytest.mark.parametrize("method", ["algorithm1", "moments_only"])
+def test_every_sub_step_is_device_ready(method):
+    with tf.Graph().as_default():
+        loop = build_algorithm1_graph(tiny_config(4), zero_streams(4), {"untrimmed": 2, "moment": 3}, method=method)
+        stats = iteration_stats(loop)
+        # a py_function on the training path is counted as a host op
+        bad = tf.py_function(lambda x: x, [tf.constant(1.0)], tf.float32)
+        assert iteration_stats(type(loop)(steps=[type(loop.steps[0])("X", bad)], load_batches=loop.load_batches,
+                                          lr=None, iteration=loop.iteration, saver=loop.saver))["steps"]["X"]["host_ops"] == 1
+    assert [s.name for s in loop.steps] == list(stats["steps"])
+    for name, step in stats["steps"].items():
+        assert step["ops"] > 50, name
+        assert step["host_ops"] == 0 and step["pinned_cpu"] == 0, (name, step)
+    assert stats["load_host_ops"] == 0
+    # S3 (backbone, heads, two backward passes) runs more ops than S1 (pooled classifier only)
+    if "S3" in stats["steps"]:
+        assert stats["steps"]["S3"]["ops"] > stats["steps"]["S1"]["ops"]
+    # in: the batch tensors once per iteration plus one learning-rate scalar per scheduled sub-step
+    lr_steps = sum(s.feed_lr for s in loop.steps)
+    assert lr_steps < stats["transfers_in"] <= lr_steps + 16
+    assert stats["transfers_out"] == 0
