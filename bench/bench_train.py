@@ -12,13 +12,20 @@ from Python).  Each sub-step's analytic GFLOP (``aher.train.flops``: matrix prod
 the backward passes it runs) over its time gives its GFLOP/s; the iteration's GFLOP/s over the
 limit gives its % of the limit.
 
-  python bench/bench_train.py [--configs small,paper] [--xla off,on] [--iterations 3] [--report reports/bench_train.md]
+It also reports the graph of one iteration (``aher.train.graph_stats``: ops per sub-step, Python
+ops, ops pinned to the CPU, host transfers), the peak memory of each run, and with
+``--moment-classes 600,200,1200,3000`` the cost of the paper shapes against the number of moment
+classes (the first K is the main rows'; the others one timed iteration each, XLA off).
+
+  python bench/bench_train.py [--configs small,paper] [--xla off,on] [--precision float32,mixed_bfloat16]
+                              [--moment-classes 600,200,1200,3000] [--iterations 3] [--report reports/bench_train.md]
 """
 
 import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -93,17 +100,19 @@ def worker(args):
     from aher.train.algorithm1 import build_algorithm1_graph, make_streams
     from aher.train.driver import session_config
     from aher.train.flops import iteration_flops
+    from aher.train.graph_stats import iteration_stats
 
     limit = matmul_gflops()
 
+    precision = [f"train.precision={args.precision}"]
     if args.shape == "paper":
-        config = load_config(ROOT / "configs" / "k600_synthetic_small.yaml", paper_overrides())
-        classes = {"untrimmed": 200, "moment": 600}
+        config = load_config(ROOT / "configs" / "k600_synthetic_small.yaml", paper_overrides() + precision)
+        classes = {"untrimmed": 200, "moment": args.moment_classes}
         streams = lambda: memory_streams(config, classes)  # noqa: E731
     else:
         from aher.datasets import resolve_dataset
 
-        config = load_config(ROOT / "configs" / "k600_synthetic_small.yaml")
+        config = load_config(ROOT / "configs" / "k600_synthetic_small.yaml", precision)
         dataset = resolve_dataset(config, log=lambda *a: None, progress=False)
         classes = {k: len(v) for k, v in dataset.classes.items()}
         streams = lambda: make_streams(config, dataset)  # noqa: E731
@@ -111,6 +120,7 @@ def worker(args):
     with graph.as_default():
         t0 = time.perf_counter()
         loop = build_algorithm1_graph(config, streams(), classes)
+        graph_stats = iteration_stats(loop)
         init = [tf.compat.v1.global_variables_initializer(), tf.compat.v1.local_variables_initializer()]
         build_s = time.perf_counter() - t0
         sess_cfg = session_config()
@@ -137,10 +147,11 @@ def worker(args):
     analytic = iteration_flops(config, classes)
     if list(analytic) != steps:
         raise RuntimeError(f"analytic sub-steps {list(analytic)} differ from the graph's {steps}")
-    print(json.dumps({"shape": args.shape, "xla": args.xla, "build_s": build_s, "mean": mean, "steps": steps,
+    print(json.dumps({"shape": args.shape, "xla": args.xla, "precision": args.precision, "build_s": build_s, "mean": mean, "steps": steps,
                       "ratio": mean["iteration"] / compute, "iterations": args.iterations,
                       "batch": config.train.batch_size, "T": config.model.temporal_length,
-                      "D": config.model.feature_dim, "matmul_gflops": limit,
+                      "D": config.model.feature_dim, "matmul_gflops": limit, "K": classes["moment"],
+                      "graph": graph_stats, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
                       "gflop": {s: analytic[s].total / 1e9 for s in steps}}))
 
 
@@ -164,79 +175,129 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--configs", default="small,paper")
     p.add_argument("--xla", default="off,on")
+    p.add_argument("--precision", default="float32", help="comma-separated train.precision values")
+    p.add_argument("--moment-classes", default="600", help="comma-separated K of the moment set (paper shapes)")
     p.add_argument("--iterations", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--report", metavar="FILE")
+    p.add_argument("--json-out", metavar="FILE", help="also write the raw results as JSON")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--shape", default="small", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
+        args.moment_classes = int(args.moment_classes)
         return worker(args)
 
     results = []
-    for shape in args.configs.split(","):
-        for xla in args.xla.split(","):
-            env = dict(os.environ)
-            if xla == "on":
-                env["TF_XLA_FLAGS"] = (env.get("TF_XLA_FLAGS", "") + " --tf_xla_cpu_global_jit --tf_xla_auto_jit=2").strip()
-            cmd = [sys.executable, __file__, "--worker", "--shape", shape, "--xla", xla,
-                   "--iterations", str(args.iterations if shape == "small" else max(1, min(args.iterations, 2))),
-                   "--warmup", str(args.warmup)]
-            print(f"running {shape} shapes, XLA {xla} ...", flush=True)
-            out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
-            line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-            if out.returncode != 0 or not line:
-                print(f"  failed (exit {out.returncode}): {out.stderr.strip().splitlines()[-1] if out.stderr else ''}")
-                continue
-            res = json.loads(line[-1])
-            results.append(res)
-            m = res["mean"]
-            print(f"  build {res['build_s']:.1f}s  load {m['load'] * 1e3:.1f} ms  "
-                  + "  ".join(f"{s} {m[s]:.3f}s" for s in res["steps"])
-                  + f"  | iteration {m['iteration']:.3f}s  ratio {res['ratio']:.3f}")
-            print_rates(res)
+    ks = args.moment_classes.split(",")
+    runs = [(shape, xla, precision, ks[0] if shape == "paper" else "-") for shape in args.configs.split(",")
+            for xla in args.xla.split(",") for precision in args.precision.split(",")]
+    # K-scaling: the other moment-class counts at paper shapes, XLA off, first precision
+    runs += [("paper", args.xla.split(",")[0], args.precision.split(",")[0], k)
+             for k in ks[1:] if "paper" in args.configs.split(",")]
+    for shape, xla, precision, k in runs:
+        env = dict(os.environ)
+        if xla == "on":
+            env["TF_XLA_FLAGS"] = (env.get("TF_XLA_FLAGS", "") + " --tf_xla_cpu_global_jit --tf_xla_auto_jit=2").strip()
+        iterations = args.iterations if shape == "small" else max(1, min(args.iterations, 2))
+        if k not in ("-", ks[0]):
+            iterations = 1
+        cmd = [sys.executable, __file__, "--worker", "--shape", shape, "--xla", xla, "--precision", precision,
+               "--moment-classes", k if k != "-" else "600", "--iterations", str(iterations),
+               "--warmup", str(args.warmup)]
+        print(f"running {shape} shapes, XLA {xla}, {precision}" + (f", K={k}" if k != "-" else "") + " ...", flush=True)
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+        line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+        if out.returncode != 0 or not line:
+            print(f"  failed (exit {out.returncode}): {out.stderr.strip().splitlines()[-1] if out.stderr else ''}")
+            continue
+        res = json.loads(line[-1])
+        results.append(res)
+        m = res["mean"]
+        print(f"  build {res['build_s']:.1f}s  load {m['load'] * 1e3:.1f} ms  "
+              + "  ".join(f"{s} {m[s]:.3f}s" for s in res["steps"])
+              + f"  | iteration {m['iteration']:.3f}s  ratio {res['ratio']:.3f}  peak RSS {res['peak_rss_gb']:.1f} GB")
+        print_rates(res)
+    if args.json_out and results:
+        Path(args.json_out).write_text(json.dumps(results, indent=1) + "\n")
     if args.report and results:
-        lines = ["# Algorithm 1 training speed", "",
-                 "Produced by `python bench/bench_train.py --report reports/bench_train.md` "
-                 f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, CPU only, TensorFlow "
-                 f"{__import__('tensorflow').__version__}).", "",
-                 "Each row: mean over the timed iterations (after warm-up) of the batch load, each sub-step's "
-                 "`session.run`, the whole iteration, and ratio = iteration / sum of sub-steps. `small` uses "
-                 "`configs/k600_synthetic_small.yaml` with its real HDF5 input pipeline; `paper` uses paper shapes "
-                 "(T=512, D=2048, B=16, K=200/600, paper widths) with in-memory random batches.", ""]
-        steps = results[0]["steps"]
-        lines.append("| shape | XLA | iters | load ms | " + " | ".join(f"{s} s" for s in steps) + " | iteration s | ratio |")
-        lines.append("|---|---|---:|---:|" + "---:|" * len(steps) + "---:|---:|")
-        for r in results:
-            m = r["mean"]
-            lines.append(f"| {r['shape']} (T={r['T']}, D={r['D']}, B={r['batch']}) | {r['xla']} | {r['iterations']} | "
-                         f"{m['load'] * 1e3:.1f} | " + " | ".join(f"{m[s]:.3f}" for s in r["steps"])
-                         + f" | {m['iteration']:.3f} | {r['ratio']:.3f} |")
-        lines += ["", "Analytic GFLOP of each sub-step (`aher/train/flops.py`: 2 FLOPs per multiply-add, matrix "
-                  "products only, the forward products a sub-step runs plus its backward passes; independent of XLA):",
-                  "", "| shape | " + " | ".join(steps) + " | iteration |", "|---|" + "---:|" * (len(steps) + 1)]
-        seen = set()
-        for r in results:
-            key = (r["shape"], r["T"], r["D"], r["batch"])
-            if key not in seen:
-                seen.add(key)
-                lines.append(f"| {r['shape']} (T={r['T']}, D={r['D']}, B={r['batch']}) | "
-                             + " | ".join(f"{r['gflop'][s]:.1f}" for s in r["steps"])
-                             + f" | {sum(r['gflop'].values()):.1f} |")
-        lines += ["", "Achieved GFLOP/s (analytic GFLOP / mean time) and the iteration's share of the fp32 matmul "
-                  f"limit, measured in the same process ([{MATMUL_SHAPE[0]}, {MATMUL_SHAPE[1]}] x "
-                  f"[{MATMUL_SHAPE[1]}, {MATMUL_SHAPE[2]}], best of {MATMUL_REPEATS}):", "",
-                  "| shape | XLA | matmul GFLOP/s | " + " | ".join(f"{s} GFLOP/s" for s in steps)
-                  + " | iteration GFLOP/s | % of limit |",
-                  "|---|---|---:|" + "---:|" * len(steps) + "---:|---:|"]
-        for r in results:
-            rr = rates(r)
-            lines.append(f"| {r['shape']} (T={r['T']}, D={r['D']}, B={r['batch']}) | {r['xla']} | "
-                         f"{r['matmul_gflops']:.1f} | " + " | ".join(f"{rr[s][2]:.1f}" for s in r["steps"])
-                         + f" | {rr['iteration'][2]:.1f} | {rr['iteration'][3]:.1f} |")
-        Path(args.report).write_text("\n".join(lines) + "\n")
+        Path(args.report).write_text(render_report(results, " ".join(sys.argv[1:])))
         print(f"wrote {args.report}")
     return 0
+
+
+def label(r):
+    return f"{r['shape']} (T={r['T']}, D={r['D']}, B={r['batch']})"
+
+
+def render_report(results, argv):
+    """Markdown of the runs: times, analytic GFLOP, rates against the limit, graph counts, K-scaling."""
+    import tensorflow as tf
+
+    main = [r for r in results if r["shape"] == "small" or r["K"] == 600]
+    lines = ["# Algorithm 1 training speed", "",
+             f"Produced by `python bench/bench_train.py {argv}` ({platform.processor() or platform.machine()}, "
+             f"{os.cpu_count()} CPUs, CPU only, TensorFlow {tf.__version__}).", "",
+             "Each row: mean over the timed iterations (after warm-up) of the batch load, each sub-step's "
+             "`session.run`, the whole iteration, and ratio = iteration / sum of sub-steps. `small` uses "
+             "`configs/k600_synthetic_small.yaml` with its real HDF5 input pipeline; `paper` uses paper shapes "
+             "(T=512, D=2048, B=16, K=200/600, paper widths) with in-memory random batches. precision: "
+             "`train.precision`.", ""]
+    steps = main[0]["steps"] if main else results[0]["steps"]
+    lines.append("| shape | XLA | precision | iters | load ms | " + " | ".join(f"{s} s" for s in steps)
+                 + " | iteration s | ratio | peak RSS GB |")
+    lines.append("|---|---|---|---:|---:|" + "---:|" * len(steps) + "---:|---:|---:|")
+    for r in main:
+        m = r["mean"]
+        lines.append(f"| {label(r)} | {r['xla']} | {r['precision']} | {r['iterations']} | {m['load'] * 1e3:.1f} | "
+                     + " | ".join(f"{m[s]:.3f}" for s in r["steps"])
+                     + f" | {m['iteration']:.3f} | {r['ratio']:.3f} | {r['peak_rss_gb']:.1f} |")
+    lines += ["", "Analytic GFLOP of each sub-step (`aher/train/flops.py`: 2 FLOPs per multiply-add, matrix "
+              "products only, the forward products a sub-step runs plus its backward passes; independent of XLA "
+              "and precision):", "", "| shape | " + " | ".join(steps) + " | iteration |",
+              "|---|" + "---:|" * (len(steps) + 1)]
+    seen = set()
+    for r in main:
+        if label(r) not in seen:
+            seen.add(label(r))
+            lines.append(f"| {label(r)} | " + " | ".join(f"{r['gflop'][s]:.1f}" for s in r["steps"])
+                         + f" | {sum(r['gflop'].values()):.1f} |")
+    lines += ["", "Achieved GFLOP/s (analytic GFLOP / mean time) and the iteration's share of the fp32 matmul "
+              f"limit, measured in the same process ([{MATMUL_SHAPE[0]}, {MATMUL_SHAPE[1]}] x "
+              f"[{MATMUL_SHAPE[1]}, {MATMUL_SHAPE[2]}], best of {MATMUL_REPEATS}):", "",
+              "| shape | XLA | precision | matmul GFLOP/s | " + " | ".join(f"{s} GFLOP/s" for s in steps)
+              + " | iteration GFLOP/s | % of limit |",
+              "|---|---|---|---:|" + "---:|" * len(steps) + "---:|---:|"]
+    for r in main:
+        rr = rates(r)
+        lines.append(f"| {label(r)} | {r['xla']} | {r['precision']} | {r['matmul_gflops']:.1f} | "
+                     + " | ".join(f"{rr[s][2]:.1f}" for s in r["steps"])
+                     + f" | {rr['iteration'][2]:.1f} | {rr['iteration'][3]:.1f} |")
+    g = main[0]["graph"] if main else results[0]["graph"]
+    lines += ["", "Graph of one iteration (`aher/train/graph_stats.py`, static counts of the ops each "
+              "`session.run` can execute; the same at every batch size and shape): ops per sub-step, ops "
+              "that run Python (`PyFunc`: a GPU would wait for the host) and ops pinned to the CPU; per "
+              f"iteration {g['transfers_in']} tensors go in (the batch tensors of the one batch load, copied "
+              "into the in-graph batch cache, and one learning-rate scalar per scheduled sub-step) and "
+              f"{g['transfers_out']} come out outside logging iterations.", "",
+              "| | " + " | ".join(g["steps"]) + " | batch load |", "|---|" + "---:|" * (len(g["steps"]) + 1),
+              "| ops | " + " | ".join(str(v["ops"]) for v in g["steps"].values()) + f" | {g['load_ops']} |",
+              "| Python ops | " + " | ".join(str(v["host_ops"]) for v in g["steps"].values())
+              + f" | {g['load_host_ops']} |",
+              "| pinned to CPU | " + " | ".join(str(v["pinned_cpu"]) for v in g["steps"].values()) + " | - |"]
+    scaling = sorted((r for r in results if r["shape"] == "paper" and r["xla"] == results[0]["xla"]
+                      and r["precision"] == (main[0]["precision"] if main else r["precision"])),
+                     key=lambda r: r["K"])
+    if len(scaling) > 1:
+        lines += ["", "Cost against the number of moment classes K (paper shapes, K_u = 200, one timed iteration "
+                  "each; peak RSS of the whole process):", "",
+                  "| K | " + " | ".join(f"{s} s" for s in steps) + " | iteration s | analytic GFLOP | peak RSS GB |",
+                  "|---:|" + "---:|" * (len(steps) + 3)]
+        for r in scaling:
+            m = r["mean"]
+            lines.append(f"| {r['K']} | " + " | ".join(f"{m[s]:.2f}" for s in r["steps"])
+                         + f" | {m['iteration']:.2f} | {sum(r['gflop'].values()):.0f} | {r['peak_rss_gb']:.1f} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
