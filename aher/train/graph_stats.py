@@ -44,7 +44,7 @@ def iteration_stats(loop):
         steps[step.name] = {"ops": len(ops), "host_ops": sum(op.type in HOST_OP_TYPES for op in ops),
                             "pinned_cpu": sum(_pinned_to_cpu(op) for op in ops)}
     load = run_ops(loop.load_batches)
-    batch_tensors = sum(1 for op in load if op.type == "IteratorGetNext" for _ in op.outputs)
+    batch_tensors = sum(len(op.outputs) for op in load if op.type == "IteratorGetNext")
     lr_feeds = sum(1 for step in loop.steps if step.feed_lr) if loop.lr is not None else 0
     return {"steps": steps, "load_ops": len(load), "load_host_ops": sum(op.type in HOST_OP_TYPES for op in load),
             "transfers_in": batch_tensors + lr_feeds, "transfers_out": 0}
