@@ -189,9 +189,9 @@ def test_execute_reuses_trains_and_survives_failures(tmp_path, fake_entry):
     results = execute(plan, log=lambda text, **kw: lines.append(text))
     assert lines[0] == "plan: 10 runs; 1 reused, 9 to train"
     assert lines[1].startswith("[1/9] k600 · AherNet^0 · seed 0 (table4) · elapsed 0:00:00 · ETA ?")
-    assert lines[2].startswith("    done in 0:00:0") and "average mAP 10.00, AUC 40.00" in lines[2]
+    assert lines[2].startswith("    k600 · AherNet^0 · seed 0 done in 0:00:0") and "average mAP 10.00, AUC 40.00" in lines[2]
     assert lines[3].startswith("[2/9]") and "ETA 0:00:" in lines[3]       # mean of the finished runs x 8
-    assert lines[4].startswith("    FAILED after") and "train.method must be one of" in lines[4]
+    assert lines[4].startswith("    k600 · AherNet^- · seed 0 FAILED after") and "train.method must be one of" in lines[4]
     spec = RunSpec
     assert results[spec("k600", "algorithm1", (), 0)].status == "reused"
     assert results[spec("k600", "algorithm1", (), 0)].metrics["average_mAP"] == 0.5

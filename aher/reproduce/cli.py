@@ -9,6 +9,11 @@ inside the project.  The hidden option ``--set KEY=VALUE`` (repeatable, for smok
 to every run before the row's own overrides, which win; relative paths in it are relative to the
 project root (the runs' working folder).  ``--no-train`` writes the tables from the finished runs
 only: a missing run is "not run" (not a failure).  User errors are one line with exit code 2.
+``--executor inline|local|slurm`` chooses where the runs train (:mod:`aher.reproduce.executors`);
+runs held by another invocation or by an active Slurm job are "busy" and skipped.  When runs of
+the plan are still unfinished after training (busy, or left to Slurm jobs by ``--no-wait``), the
+tables are not written for ``--no-wait`` or for the committed folder: a later invocation writes
+them once those runs have ended.
 
 Where the tables go (``report_destination``): ``--report-dir DIR`` (old name ``--out``) when given;
 otherwise ``reports/reproduce`` for the plan the committed tables there were made from
@@ -33,6 +38,7 @@ from aher.errors import UserError
 from aher.paths import PROJECT_ROOT
 from aher.reproduce.plan import build_plan, eval_dir
 from aher.reproduce.report import write_tables
+from aher.reproduce.executors import EXECUTORS, make_executor
 from aher.reproduce.runner import command, display_path, execute, hms, inspect_run, test_command
 from aher.reproduce.stats import run_time
 from aher.reproduce.tables import TABLE_NAMES, expand_tables, settings_needed
@@ -66,6 +72,26 @@ def build_parser():
                         "still runs the quick extra tests of finished runs; refused when a run is missing "
                         "and the tables would replace the committed ones (unless --report-dir is given)")
     p.add_argument("--set", action="append", default=[], dest="overrides", help=argparse.SUPPRESS)
+    ex = p.add_argument_group("where the runs train (the same runs, folders and tables with every executor)")
+    ex.add_argument("--executor", choices=EXECUTORS, default="inline",
+                    help="inline: one run after the other (default); local: several runs at once on this machine; "
+                         "slurm: one Slurm job per run (submitit)")
+    ex.add_argument("--max-parallel", type=int, default=2, metavar="N", help="local: runs at once (default 2)")
+    ex.add_argument("--gpus-per-run", type=int, default=0, metavar="G",
+                    help="local: GPUs per run out of CUDA_VISIBLE_DEVICES / nvidia-smi (default 0: CPU, the "
+                         "CPUs shared out between the runs)")
+    ex.add_argument("--slurm-partition", metavar="NAME", help="slurm: partition (default: the cluster's default)")
+    ex.add_argument("--slurm-time", type=int, default=2880, metavar="MINUTES",
+                    help="slurm: time limit per job in minutes (default 2880); a job stopped by it is requeued "
+                         "and resumes from its last snapshot")
+    ex.add_argument("--slurm-gpus-per-run", type=int, default=0, metavar="G", help="slurm: GPUs per job (default 0)")
+    ex.add_argument("--slurm-cpus-per-run", type=int, default=4, metavar="C", help="slurm: CPUs per job (default 4)")
+    ex.add_argument("--slurm-mem", metavar="SIZE", help="slurm: memory per job, e.g. 32G (default: the cluster's)")
+    ex.add_argument("--slurm-arg", action="append", default=[], metavar="KEY=VALUE",
+                    help="slurm: any other sbatch option, e.g. account=myproject or qos=normal (repeatable)")
+    ex.add_argument("--no-wait", action="store_true",
+                    help="slurm: return once the jobs are submitted; rerun the same command (or with --no-train) "
+                         "after they end to write the tables")
     return p
 
 
@@ -147,7 +173,7 @@ def print_plan(plan, force, log=print):
         uses = "; ".join(f"{t}: {r}" for t, r in run.uses)
         log(f"[{state}] {run.spec.setting} · {run.spec.label} · seed {run.spec.seed}  ({uses})")
         log(f"    {display_path(run.out)}" + (f"  -- {reason}" if reason else ""))
-        if state not in ("reuse", "stale"):
+        if state not in ("reuse", "stale", "busy"):
             log(f"    $ {shlex.join(command(run.spec.setting, run.config, run.out, run.overrides, state == 'resume'))}")
         for space in run.evals:
             done = (eval_dir(run.out, space) / "metrics.json").is_file() and not force and state == "reuse"
@@ -167,6 +193,10 @@ def _parse(argv):
         raise UserError("--force retrains and --no-train trains nothing: pass one of them")
     for text in args.overrides:
         parse_override(text)
+    if args.executor != "slurm" and (args.no_wait or args.slurm_partition or args.slurm_mem or args.slurm_arg):
+        raise UserError("--no-wait, --slurm-partition, --slurm-mem and --slurm-arg are options of --executor slurm")
+    if args.executor != "local" and args.gpus_per_run:
+        raise UserError("--gpus-per-run is an option of --executor local (Slurm: --slurm-gpus-per-run)")
     return args
 
 
@@ -197,8 +227,15 @@ def run(argv):
         return 0
     if committed and args.no_train:
         check_no_train_complete(plan, out_dir)
+    executor = make_executor(args) if not args.no_train else None
     print(f"tables: {display_path(out_dir)} ({why})", flush=True)
-    results = execute(plan, force=args.force, train=not args.no_train)
+    results = execute(plan, force=args.force, train=not args.no_train, executor=executor)
+    unfinished = sum(r.spec not in results for r in plan)
+    if unfinished and (args.no_wait or committed):
+        _print_totals(results)
+        print(f"{unfinished} of {len(plan)} runs are not finished (busy, or left to their Slurm jobs): tables not "
+              f"written; once they end, rerun the same command (or add --no-train) to write them", flush=True)
+        return 1 if any(r.status == "failed" for r in results.values()) else 0
     meta = {"data": args.data, "scale": args.scale if args.data == "synthetic" else None,
             "command": "python -m aher.reproduce " + shlex.join(argv),
             "date": f"{datetime.datetime.now():%Y-%m-%d %H:%M}",

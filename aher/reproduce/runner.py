@@ -2,57 +2,40 @@
 
 Contract: a run whose ``metrics.json`` exists is reused when its ``config.yaml`` agrees with the
 run's overrides (otherwise it is "stale" and counts as failed: ``--force`` retrains); a folder
-with checkpoints but no metrics (an interrupted run) is continued with ``--resume``; ``force``
-deletes and retrains.  Missing runs are trained one after the other as subprocesses of the module
-entry point ``python -m aher.experiment --setting S`` (``TRAIN``; the entry scripts' body, ``--quiet``,
-in the project root), with progress and an ETA from the mean duration of the finished runs.  Each subprocess is
-logged to ``reproduce.log`` in its folder, whose second line holds the exit code and the duration
-(read back for a reused run).  A failed run is recorded with the subprocess's one-line error and
-the next one starts: nothing here raises on a failed run.  A finished run is then tested on the
-label spaces of ``PlannedRun.evals`` with ``python -m aher.evaluate`` (``TEST``, into
-``<run>/eval_<space>``, reused when done).
-Limits: no parallel runs.
+held by another invocation, Slurm job or trainer is "busy" (:mod:`aher.reproduce.claim`: left
+out, as not run, and collected by a later invocation once it ends); a folder with checkpoints but
+no metrics (an interrupted run) is continued with ``--resume``; ``force`` deletes and retrains.
+Missing runs are claimed, then trained by an executor (:mod:`aher.reproduce.executors`: inline,
+local or slurm) as subprocesses of the module entry point ``python -m aher.experiment --setting
+S`` (``TRAIN``; the entry scripts' body, ``--quiet``, in the project root), with progress and an
+ETA from the mean duration of the finished runs and the executor's parallelism.  Each subprocess
+is logged to ``reproduce.log`` in its folder, whose second line holds the exit code and the
+duration (read back for a reused run).  A failed run is recorded with the subprocess's one-line
+error and the others go on: nothing here raises on a failed run.  A finished run is then tested
+on the label spaces of ``PlannedRun.evals`` with ``python -m aher.evaluate`` (``TEST``, into
+``<run>/eval_<space>``, reused when done), in this process.
 """
 
-import json
 import re
-import shlex
 import shutil
 import statistics
-import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from aher.config import parse_override
-from aher.paths import PROJECT_ROOT
+from aher.reproduce.claim import CLAIM_FILE, Claim, RunBusy, busy_reason
+from aher.reproduce.executors import InlineExecutor, Job
 from aher.reproduce.plan import eval_dir
+from aher.reproduce.process import RunResult, display_path, read_metrics, run_logged
 from aher.reproduce.stats import to_percent
 
 TRAIN = [sys.executable, "-m", "aher.experiment"]   # train + test one run (a subprocess: no import of that layer)
 TEST = [sys.executable, "-m", "aher.evaluate"]      # test a run on another label space
 _LOGGED_TIME = re.compile(r"^# exit code 0, ([0-9.]+) s$", re.M)
-
-
-@dataclass
-class RunResult:
-    status: str                  # reused | done | failed (| missing: not run, in the tables)
-    metrics: dict | None = None
-    seconds: float | None = None
-    error: str | None = None
-    out: str | None = None
-
-
-def display_path(path):
-    """``path`` relative to the project root when inside it (the subprocesses' working folder)."""
-    path = Path(path)
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path.resolve())
 
 
 def hms(seconds):
@@ -122,8 +105,11 @@ def config_mismatch(config_path, overrides):
 
 
 def inspect_run(out, overrides, force=False):
-    """What to do with the run folder: (state, reason); state in reuse, stale, train, resume, retrain."""
+    """What to do with the run folder: (state, reason); state in reuse, stale, busy, train, resume, retrain."""
     out = Path(out)
+    busy = busy_reason(out)
+    if busy and (force or not (out / "metrics.json").is_file()):
+        return "busy", busy
     if force:
         return ("retrain" if out.exists() else "train"), None
     if (out / "metrics.json").is_file():
@@ -137,16 +123,9 @@ def inspect_run(out, overrides, force=False):
     return "train", None
 
 
-def _read_metrics(out):
-    try:
-        return json.loads((Path(out) / "metrics.json").read_text()), None
-    except (OSError, ValueError) as exc:
-        return None, f"{display_path(Path(out) / 'metrics.json')}: unreadable ({exc})"
-
-
 def _reused(folder):
     """The result of a finished folder: its metrics and the duration logged when it was made."""
-    metrics, error = _read_metrics(folder)
+    metrics, error = read_metrics(folder)
     return RunResult("failed" if error else "reused", metrics, logged_seconds(folder), error, str(folder))
 
 
@@ -166,46 +145,31 @@ def logged_seconds(folder):
 # One run
 
 
-def _error_line(stderr, returncode):
-    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
-    for line in reversed(lines):
-        if line.startswith("error:"):
-            return line[len("error:"):].strip()
-    return lines[-1] if lines else f"exit code {returncode}"
-
-
-def run_logged(cmd, folder):
-    """Run ``cmd`` in the project root, log it to ``<folder>/reproduce.log`` and read the
-    ``metrics.json`` it should have written into ``folder``; never raises on a failed command."""
-    start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True)
-    seconds = time.monotonic() - start
-    (folder / "reproduce.log").write_text(f"$ {shlex.join(cmd)}\n# exit code {proc.returncode}, {seconds:.1f} s\n"
-                                          f"--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}")
-    if proc.returncode != 0:
-        return RunResult("failed", seconds=seconds, error=_error_line(proc.stderr, proc.returncode), out=str(folder))
-    if not (folder / "metrics.json").is_file():
-        return RunResult("failed", seconds=seconds, error="the run finished without metrics.json", out=str(folder))
-    metrics, error = _read_metrics(folder)
-    return RunResult("failed" if error else "done", metrics, seconds, error, str(folder))
-
-
 def train_once(setting, config, out, overrides, force=False, state=None, announce=None):
     """Reuse, resume or train one run of ``setting`` (a subprocess); never raises on a failed run."""
     out = Path(out)
     if state is None:
         state, reason = inspect_run(out, overrides, force)
-        if state == "stale":
+        if state in ("stale", "busy"):
             return RunResult("failed", error=reason, out=str(out))
     if state == "reuse":
         return _reused(out)
-    if state == "retrain" and out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    cmd = command(setting, config, out, overrides, resume=state == "resume")
-    if announce:
-        announce(cmd)
-    return run_logged(cmd, out)
+    claim = Claim(out)
+    try:
+        claim.acquire(InlineExecutor.name)
+    except RunBusy as exc:
+        return RunResult("failed", error=str(exc), out=str(out))
+    try:
+        if state != "retrain" and (out / "metrics.json").is_file():    # finished meanwhile elsewhere
+            return _reused(out)
+        if state == "retrain":
+            clear_folder(out)
+        cmd = command(setting, config, out, overrides, resume=state == "resume")
+        if announce:
+            announce(cmd)
+        return run_logged(cmd, out)
+    finally:
+        claim.release()
 
 
 def evaluate_once(run, space):
@@ -236,8 +200,9 @@ def _run_text(run):
     return f"{run.spec.setting} · {run.spec.label} · seed {run.spec.seed}"
 
 
-def _sort_plan(plan, force):
-    """Results of the finished (reused) and stale runs, and [(run, state)] of those to train."""
+def _sort_plan(plan, force, log):
+    """Results of the finished (reused) and stale runs, and [(run, state)] of those to train;
+    busy runs are reported and left out."""
     results, todo = {}, []
     for run in plan:
         state, reason = inspect_run(run.out, run.overrides, force)
@@ -245,30 +210,115 @@ def _sort_plan(plan, force):
             results[run.spec] = train_once(run.spec.setting, run.config, run.out, run.overrides, state="reuse")
         elif state == "stale":
             results[run.spec] = RunResult("failed", error=reason, out=str(run.out))
+        elif state == "busy":
+            log(f"[busy] {_run_text(run)}: {reason}", flush=True)
         else:
             todo.append((run, state))
     return results, todo
 
 
-def _train_all(todo, results, log):
-    """Train the runs of ``todo`` one after the other, logging progress and an ETA."""
-    t0 = time.monotonic()
-    durations = []
-    for i, (run, state) in enumerate(todo, 1):
-        eta = hms(statistics.mean(durations) * (len(todo) - i + 1)) if durations else "?"
-        log(f"[{i}/{len(todo)}] {_run_text(run)} ({_uses_text(run.uses)}){' · resuming' if state == 'resume' else ''}"
-            f" · elapsed {hms(time.monotonic() - t0)} · ETA {eta}", flush=True)
-        result = train_once(run.spec.setting, run.config, run.out, run.overrides, state=state)
-        results[run.spec] = result
-        if result.status == "done":
-            durations.append(result.seconds)
-            log(f"    done in {hms(result.seconds)}: average mAP {_pct(result.metrics, 'average_mAP')}, "
-                f"AUC {_pct(result.metrics, 'AUC')}", flush=True)
+def clear_folder(out, keep=(CLAIM_FILE,)):
+    """Delete everything in ``out`` but the files named in ``keep`` (a claimed folder to retrain)."""
+    for path in Path(out).iterdir():
+        if path.name in keep:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
         else:
-            log(f"    FAILED after {hms(result.seconds or 0)}: {result.error}  (log: "
-                f"{display_path(run.out / 'reproduce.log')})", flush=True)
-    if todo:
-        log(f"trained {len(todo)} runs in {hms(time.monotonic() - t0)}", flush=True)
+            path.unlink()
+
+
+class _Driver:
+    """The executor's callbacks: claim a run just before it starts, log its start and end, keep
+    its result.  Callbacks may come from worker threads (local executor): one lock guards all."""
+
+    def __init__(self, todo, results, executor, log):
+        self.results, self.executor, self.log = results, executor, log
+        self.states = {id(run): state for run, state in todo}
+        self.jobs = [Job(run, run.out, command(run.spec.setting, run.config, run.out, run.overrides), Claim(run.out))
+                     for run, _ in todo]
+        self.total, self.parallel = len(self.jobs), executor.parallel
+        self.t0 = time.monotonic()
+        self.durations, self.count, self.ended = [], 0, 0
+        self.lock = threading.Lock()
+
+    def eta(self):
+        if not self.durations or not self.parallel:
+            return "?"
+        left = self.total - self.ended
+        return hms(statistics.mean(self.durations) * -(-left // self.parallel))
+
+    def claim(self, job):
+        """Claim the run folder; False (and logged) when it is busy or was finished meanwhile."""
+        with self.lock:
+            try:
+                stale = job.claim.acquire(self.executor.name)
+            except RunBusy as exc:
+                self.ended += 1
+                self.log(f"[busy] {_run_text(job.run)}: {exc}", flush=True)
+                return False
+            state = self.states[id(job.run)]
+            if state != "retrain" and (job.out / "metrics.json").is_file():      # another invocation finished it
+                self.ended += 1
+                self.results[job.run.spec] = train_once(job.run.spec.setting, job.run.config, job.out,
+                                                        job.run.overrides, state="reuse")
+                job.claim.release()
+                self.log(f"[reuse] {_run_text(job.run)}: finished meanwhile by another invocation", flush=True)
+                return False
+            if stale:
+                slurm = f", Slurm job {stale['slurm_job_id']}" if stale.get("slurm_job_id") else ""
+                self.log(f"    {display_path(job.out)}: took over the stale claim of pid {stale.get('pid')} on "
+                         f"{stale.get('host')}{slurm}", flush=True)
+            if state == "retrain":
+                clear_folder(job.out)
+            return True
+
+    def started(self, job, where):
+        with self.lock:
+            self.count += 1
+            resuming = " · resuming" if "--resume" in job.command_now() else ""
+            self.log(f"[{self.count}/{self.total}] {_run_text(job.run)} ({_uses_text(job.run.uses)}){resuming}"
+                     + (f" · {where}" if where else "")
+                     + f" · elapsed {hms(time.monotonic() - self.t0)} · ETA {self.eta()}", flush=True)
+
+    def finished(self, job, result):
+        with self.lock:
+            self.ended += 1
+            self.results[job.run.spec] = result
+            job.claim.release()
+            if result.status == "done":
+                self.durations.append(result.seconds)
+                self.log(f"    {_run_text(job.run)} done in {hms(result.seconds)}: average mAP "
+                         f"{_pct(result.metrics, 'average_mAP')}, AUC {_pct(result.metrics, 'AUC')}", flush=True)
+            else:
+                self.log(f"    {_run_text(job.run)} FAILED after {hms(result.seconds or 0)}: {result.error}  (log: "
+                         f"{display_path(job.out / 'reproduce.log')})", flush=True)
+
+
+def _train_all(todo, results, log, executor):
+    """Train the runs of ``todo`` with ``executor``, each claimed just before it starts; a run's
+    claim ends with it, but a Slurm job's claim stays with the job while it is active (``--no-wait``,
+    or a wait that was interrupted)."""
+    if not todo:
+        return
+    driver = _Driver(todo, results, executor, log)
+    if executor.name != InlineExecutor.name:
+        log(executor.describe(), flush=True)
+    try:
+        executor.run(driver.jobs, driver.claim, driver.started, driver.finished)
+    finally:
+        for job in driver.jobs:
+            if job.slurm_job is not None and job.run.spec not in results:
+                job.claim.hand_over()
+            else:
+                job.claim.release()
+    trained = sum(job.run.spec in results and results[job.run.spec].status != "reused" for job in driver.jobs)
+    if trained:
+        log(f"trained {trained} runs in {hms(time.monotonic() - driver.t0)}", flush=True)
+    left = sum(job.slurm_job is not None and job.run.spec not in results for job in driver.jobs)
+    if left:
+        log(f"{left} runs are left to their Slurm jobs; once they end, rerun the same command "
+            "(or with --no-train) to collect them into the tables", flush=True)
 
 
 def _test_all(plan, results, log):
@@ -290,14 +340,16 @@ def _test_all(plan, results, log):
                 log(f"[test] {_run_text(run)} on the {space}-set classes FAILED: {result.error}", flush=True)
 
 
-def execute(plan, force=False, log=print, train=True):
-    """Run the plan; return {RunSpec: RunResult} (and {(space, RunSpec): RunResult} of the extra
-    tests).  ``train=False`` only collects the finished runs (the others are left out: "not run")."""
-    results, todo = _sort_plan(plan, force)
+def execute(plan, force=False, log=print, train=True, executor=None):
+    """Run the plan with ``executor`` (default inline); return {RunSpec: RunResult} (and
+    {(space, RunSpec): RunResult} of the extra tests).  ``train=False`` only collects the finished
+    runs; runs not finished (not trained, busy, left to Slurm jobs) are absent: "not run"."""
+    executor = executor or InlineExecutor()
+    results, todo = _sort_plan(plan, force, log)
     reused = sum(r.status == "reused" for r in results.values())
     log(f"plan: {len(plan)} runs; {reused} reused, {len(todo)} to train"
         + (f", {len(results) - reused} unusable" if len(results) > reused else "")
         + ("" if train or not todo else " (--no-train: left out of the tables as 'not run')"), flush=True)
-    _train_all(todo if train else [], results, log)
+    _train_all(todo if train else [], results, log, executor)
     _test_all(plan, results, log)
     return results

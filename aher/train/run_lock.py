@@ -42,7 +42,7 @@ def describe(owner):
     return f"pid {owner.get('pid')} on {owner.get('host')}{job} since {owner.get('since')}"
 
 
-def _parse(text):
+def parse_record(text):
     """The record in a lock file's text: None when empty, ``{}`` when unreadable."""
     if not text.strip():
         return None
@@ -65,7 +65,7 @@ class RunLock:
     def read(self):
         """The record in the lock file (None when empty or absent)."""
         try:
-            return _parse(self.path.read_text())
+            return parse_record(self.path.read_text())
         except FileNotFoundError:
             return None
 
@@ -94,7 +94,7 @@ class RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         self._lock(fd)
-        previous = _parse(os.pread(fd, 1 << 16, 0).decode(errors="replace"))
+        previous = parse_record(os.pread(fd, 1 << 16, 0).decode(errors="replace"))
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(owner_record()).encode(), 0)
         self._fd = fd
