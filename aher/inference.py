@@ -466,7 +466,8 @@ def evaluate_run(config, checkpoint, out_dir, all_snapshots=False, progress=True
     write_output(out_dir / name, results)
     summary = dict(metrics, results_file=name)
     if len(per_snapshot) > 1:
-        summary["snapshots"] = {str(k): {kk: v[kk] for kk in ("average_mAP", "mAP@0.5", "AUC", "average_mAP_gt_labels")}
+        summary["snapshots"] = {str(k): {kk: v.get(kk) for kk in ("average_mAP", "mAP@0.5", "AUC", "average_mAP_gt_labels",
+                                                           "video_accuracy")}
                                 for k, v in per_snapshot.items()}
     write_output(out_dir / "metrics.json", summary)
     return summary
