@@ -325,6 +325,7 @@ def test_committed_plan_is_what_the_committed_tables_were_made_from():
     plan = cli.COMMITTED_PLAN
     for doc in docs:
         assert (doc["data"], doc["scale"], doc["seeds"]) == (plan["data"], plan["scale"], list(range(plan["seeds"])))
+        assert doc.get("precision", "float32") == plan["precision"]
         assert doc["configs"] == {s: f"configs/{s}_synthetic_{plan['scale']}.yaml" for s in doc["configs"]}
 
 
@@ -340,6 +341,24 @@ def test_tiny_scale_writes_its_tables_beside_its_runs(tmp_path, fake_entry, caps
     assert cli.run(["table3", "--scale", "tiny", "--seeds", "2", "--runs", str(runs), "--no-train"]) == 0
     cell = json.loads((tables / "table3.json").read_text())["rows"][0]["cells"]["th14_anet/average_mAP"]
     assert (cell["n"], cell["missing"]) == (1, 1)
+
+
+def test_precision_runs_in_their_own_folders_and_is_recorded(tmp_path, fake_entry, capsys):
+    runs = tmp_path / "runs"
+    assert cli.run(["table3", "--scale", "tiny", "--seeds", "1", "--runs", str(runs), "--dry-run",
+                    "--precision", "mixed_bfloat16"]) == 0
+    out = capsys.readouterr().out
+    folder = runs / "tiny-mixed_bfloat16" / "th14_anet" / "ahernet" / "seed0"
+    assert f"--out {folder} --set train.precision=mixed_bfloat16 --set train.method=algorithm1" in out
+    assert f"tables would be written to {(runs / 'tiny-mixed_bfloat16' / 'tables').resolve()}" in out
+    assert cli.run(["table3", "--scale", "tiny", "--seeds", "1", "--runs", str(runs), "--precision",
+                    "mixed_bfloat16"]) == 0
+    doc = json.loads((runs / "tiny-mixed_bfloat16" / "tables" / "table3.json").read_text())
+    assert doc["precision"] == "mixed_bfloat16"
+    assert "; precision `mixed_bfloat16`; seeds 0." in (runs / "tiny-mixed_bfloat16" / "tables" / "table3.md").read_text()
+    args = cli.build_parser().parse_args(["all", "--precision", "mixed_bfloat16"])
+    assert cli.committed_plan_mismatch(args, cli.default_configs(args, SETTINGS)) == \
+        "--precision mixed_bfloat16; committed: --precision float32"
 
 
 def test_report_dir_is_honoured_and_out_is_its_old_name(tmp_path, fake_entry, capsys):
