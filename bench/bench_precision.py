@@ -10,7 +10,8 @@ Each (precision, seed) is one full experiment (train + test) of the config, a su
 interrupted sweep loses nothing. Writes a Markdown table: per run the metrics and the training
 wall time (``train.log``'s last rate), per precision the mean and standard deviation over seeds,
 and whether every bfloat16 mean lies within the float32 runs' range widened by their standard
-deviation. Run one sweep at a time on an otherwise idle machine: times are compared across runs.
+deviation, and the paired (same seed) differences; a ``## Notes`` section already in the output file
+is kept.  Run one sweep at a time on an otherwise idle machine: times are compared across runs.
 """
 
 import argparse
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+NOTES = "## Notes"        # a section of the output file kept when it is written again (hand notes)
 METRICS = ("average_mAP", "mAP@0.5", "average_mAP_gt_labels", "AR@100", "AUC", "video_accuracy")
 
 
@@ -88,11 +90,18 @@ def main(argv=None):
             outside = [k for k, ok in inside if not ok]
             lines += ["", f"{precision}: every mean within the float32 range ± one std: "
                       + ("yes" if not outside else "no (" + ", ".join(outside) + ")") + "."]
+            diffs = {k: [a - b for a, b in zip(summary[precision][k], base[k])] for k in keys}
+            lines += ["", f"{precision} minus float32, paired by seed (mean ± std): "
+                      + "; ".join(f"{k} {statistics.mean(d):+.3g} ± {statistics.stdev(d) if len(d) > 1 else 0:.2g}"
+                                  for k, d in diffs.items()) + "."]
     lines += ["", f"Sweep wall time of this invocation: {time.perf_counter() - t0:.0f} s (reused runs count 0)."]
     table = "\n".join(lines)
     print(table)
     if args.out:
-        Path(args.out).write_text(table + "\n")
+        out = Path(args.out)
+        previous = out.read_text() if out.is_file() else ""
+        notes = previous[previous.index(NOTES):] if NOTES in previous else ""
+        out.write_text(table + "\n" + ("\n" + notes if notes else ""))
     return 0
 
 
