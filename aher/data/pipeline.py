@@ -42,7 +42,14 @@ when ``shuffle=False``); ``ratio_id``/``pos_id`` are drawn from the same generat
 uniformly in the inclusive ranges. The order is therefore a pure function of ``(seed, epoch)``:
 reshuffled every epoch, reproducible across runs, identical in eager and graph mode, independent of
 TensorFlow's global seed and of the number of parallel readers. Every sample is seen exactly once
-per epoch; iterating a dataset again starts again from epoch 0.
+per epoch; iterating a dataset again starts again from its start position.
+
+Start position: the training streams take ``start`` (default 0), a scalar int64 -- a Python int or
+a tensor, e.g. a placeholder fed when an initializable iterator is initialized.  The stream then
+yields the elements ``start, start + 1, ...`` of the stream that starts at 0 (batches of ``B``
+consecutive elements, so ``start = k * B`` begins at its batch ``k``): it begins at epoch
+``start // n`` and skips ``start % n`` entries of that epoch's order before any feature is read
+(``aher.train.loop`` starts a run's streams at the iteration it begins with).
 
 Reading and memory
 ------------------
@@ -401,13 +408,28 @@ def _read_features(reader, index):
     return x
 
 
-def _sample_plan(n, seed, shuffle, repeat, ratio_range=(14, 19), pos_range=(1, 19)):
+def _start_position(start):
+    """``start`` as a scalar int64 tensor; a Python value must be a non-negative integer."""
+    if tf.is_tensor(start):
+        return tf.cast(start, tf.int64)
+    if isinstance(start, bool) or int(start) != start or int(start) < 0:
+        raise ValueError(f"start must be a non-negative integer, got {start!r}")
+    return tf.constant(int(start), tf.int64)
+
+
+def _sample_plan(n, seed, shuffle, repeat, ratio_range=(14, 19), pos_range=(1, 19), start=0):
     """Dataset of (index int64, ratio_id int32, pos_id int32): epoch after epoch, each epoch a
-    permutation of range(n) drawn from default_rng([seed, epoch])."""
+    permutation of range(n) drawn from default_rng([seed, epoch]).
+
+    ``start`` (scalar int64, a Python int or a tensor such as a placeholder fed when an
+    initializable iterator is initialized): the plan begins at its element ``start``, i.e. at
+    epoch ``start // n`` after skipping ``start % n`` elements of that epoch.  Skipped elements
+    are only plan entries (nothing is read for them)."""
     if isinstance(seed, bool) or int(seed) != seed or int(seed) < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
     (r_lo, r_hi), (p_lo, p_hi) = ratio_range, pos_range
+    start = _start_position(start)
 
     def plan(epoch):
         rng = np.random.default_rng([seed, int(epoch)])
@@ -423,13 +445,19 @@ def _sample_plan(n, seed, shuffle, repeat, ratio_range=(14, 19), pos_range=(1, 1
             t.set_shape([n])
         return tf.data.Dataset.from_tensor_slices((order, ratio, pos))
 
-    epochs = tf.data.Dataset.counter(0, dtype=tf.int64) if repeat else tf.data.Dataset.range(1)
-    return epochs.flat_map(one_epoch)
+    first_epoch = start // n
+    epochs = (tf.data.Dataset.counter(first_epoch, dtype=tf.int64) if repeat
+              else tf.data.Dataset.range(first_epoch, 1))
+    return epochs.flat_map(one_epoch).skip(start % n)
 
 
 def _finish(ds, batch_size, drop_remainder):
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    return ds.prefetch(PREFETCH_BATCHES)
+    """Batches, prefetched; tf.data's autotuner off: parallelism and prefetch are fixed numbers
+    here, and its thread kept closing a session waiting for up to a minute (``~IteratorResource``)."""
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(PREFETCH_BATCHES)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
 
 
 def _range(name, value):
@@ -447,9 +475,10 @@ def _range(name, value):
 # --------------------------------------------------------------------------------------------
 
 def untrimmed_dataset(store_path, videos, class_names, batch_size, length=512, max_gt=25, seed=0,
-                      shuffle=True, repeat=True):
+                      shuffle=True, repeat=True, start=0):
     """Untrimmed training stream: dicts ``features [B,length,D] f32, gt [B,max_gt,2] f32,
-    label [B] i32, duration [B] f32``. See the module docstring for order, GT and errors."""
+    label [B] i32, duration [B] f32``. ``start``: the sample position to begin at (scalar int64,
+    Python int or tensor). See the module docstring for order, start, GT and errors."""
     batch_size = _check_positive("batch_size", batch_size)
     index = _video_index(store_path, videos, class_names, length, max_gt, training=True)
     reader = _Reader(store_path, index.ids, (index.length, index.dim))
@@ -461,16 +490,17 @@ def untrimmed_dataset(store_path, videos, class_names, batch_size, length=512, m
                 "label": tf.gather(label, i),
                 "duration": tf.gather(duration, i)}
 
-    ds = _sample_plan(len(index.ids), seed, shuffle, repeat)
+    ds = _sample_plan(len(index.ids), seed, shuffle, repeat, start=start)
     ds = ds.map(load, num_parallel_calls=READ_PARALLELISM, deterministic=True)
     return _finish(ds, batch_size, drop_remainder=repeat)
 
 
 def segment_dataset(store_path, class_names, batch_size, seed=0, shuffle=True, repeat=True,
-                    with_context_ids=False, ratio_range=(14, 19), pos_range=(1, 19)):
+                    with_context_ids=False, ratio_range=(14, 19), pos_range=(1, 19), start=0):
     """Foreground / moment stream: dicts ``features [B,T,D] f32, label [B] i32`` and, with
     ``with_context_ids``, ``ratio_id``/``pos_id [B] i32`` drawn uniformly in the inclusive ranges
-    (one draw per sample, reproducible from ``seed``). T and D are those of the store."""
+    (one draw per sample, reproducible from ``seed``). T and D are those of the store.
+    ``start``: the sample position to begin at (scalar int64, Python int or tensor)."""
     path = str(store_path)
     batch_size = _check_positive("batch_size", batch_size)
     ratio_range = _range("ratio_range", ratio_range)
@@ -499,7 +529,7 @@ def segment_dataset(store_path, class_names, batch_size, seed=0, shuffle=True, r
             out["pos_id"] = pos
         return out
 
-    ds = _sample_plan(len(ids), seed, shuffle, repeat, ratio_range, pos_range)
+    ds = _sample_plan(len(ids), seed, shuffle, repeat, ratio_range, pos_range, start=start)
     ds = ds.map(load, num_parallel_calls=READ_PARALLELISM, deterministic=True)
     return _finish(ds, batch_size, drop_remainder=repeat)
 

@@ -25,6 +25,9 @@ synthetic untrimmed videos are built in the graph from the cached moments
 (``aher.model.context``), so their GT follows the ratio/position ids.
 Methods whose graph holds both generated context and real background (AherNet, AherNet_A-) get
 the mechanism diagnostics hook (``aher.train.mechanism``), built after every training op.
+``build`` reads the streams through initializable iterators started at the loop's first
+iteration (``LoopGraph.start_streams``): each stream yields one batch per iteration, so iteration
+``it`` always trains on batch ``it`` of every stream, resumed or not.
 Limits: the graph only; running it is ``aher.train.driver`` and ``aher.train.loop``.
 """
 
@@ -38,9 +41,9 @@ from aher.model.context import context_l2_loss, generators, real_instances, spli
 from aher.model.discriminator import discriminator_logits
 from aher.model.graph import AherNet
 from aher.model.layers import compute_precision
-from aher.train.batch_cache import BatchCache
+from aher.train.batch_cache import BatchCache, stream_batches
 from aher.train.checkpoints import make_saver
-from aher.train.loop import LoopGraph, SubStep, make_iteration_variable
+from aher.train.loop import LoopGraph, SubStep, make_iteration_variable, make_start_iteration
 from aher.train.mechanism import build_mechanism_diagnostics
 from aher.train.optim import adam, adversarial_adam, two_adams
 from aher.train.run_dir import TrainingError
@@ -200,7 +203,7 @@ def _diagnostics(b, net, config, method):
     return build_mechanism_diagnostics(parts, net, config, method.name)
 
 
-def build_algorithm1_graph(config, streams, num_classes, method=None):
+def build_algorithm1_graph(config, streams, num_classes, method=None, start_iteration=None):
     """Build an Algorithm-1 method (default: ``train.method``) in the current default graph.
 
     Args:
@@ -210,6 +213,10 @@ def build_algorithm1_graph(config, streams, num_classes, method=None):
         that do not use them.
       num_classes: ``{"untrimmed": K_u, "moment": K_m}``.
       method: a method name of ``aher.methods`` whose trainer is ``algorithm1``.
+      start_iteration: the int64 placeholder the streams' start positions are computed from
+        (:func:`make_streams`); the streams are then read through initializable iterators that
+        the loop starts at the iteration it begins with (``LoopGraph.start_streams``).  None: the
+        streams are read from their beginning (one-shot iterators).
     Returns a :class:`~aher.train.loop.LoopGraph`; ``tensors`` holds the synthetic video and its GT.
     """
     spec = METHODS[method or config.train.method]
@@ -217,8 +224,9 @@ def build_algorithm1_graph(config, streams, num_classes, method=None):
         raise TrainingError(f"train.method {spec.name!r} is not an Algorithm-1 method")
     tf.compat.v1.set_random_seed(config.train.seed)
     used = {"moments"} | ({"untrimmed", "foreground"} if spec.uses_untrimmed else set())
-    cache = BatchCache({name: tf.compat.v1.data.make_one_shot_iterator(ds).get_next()
-                        for name, ds in streams.items() if name in used})
+    batches, start_streams = stream_batches({name: ds for name, ds in streams.items() if name in used},
+                                            startable=start_iteration is not None)
+    cache = BatchCache(batches)
     net = AherNet(config.model, num_classes)
     lr = tf.compat.v1.placeholder(tf.float32, [], name="learning_rate")
     with compute_precision(config.train.precision):
@@ -228,27 +236,36 @@ def build_algorithm1_graph(config, streams, num_classes, method=None):
     saver = make_saver(max_to_keep=config.train.keep_snapshots)
     tensors = {k: branches.parts["ksyn"][k] for k in ("video", "gt")} if "ksyn" in branches.parts else {}
     loop = LoopGraph(steps=steps, load_batches=cache.load, lr=lr, iteration=iteration, saver=saver,
-                     progress_keys=spec.progress, tensors=tensors)
+                     progress_keys=spec.progress, tensors=tensors, start_streams=start_streams,
+                     start_iteration=start_iteration)
     if spec.has_mechanism_diagnostics:      # last: adds ops only, after every variable
         loop.diagnostics = _diagnostics(branches, net, config, spec)
     return loop
 
 
-def make_streams(config, dataset):
-    """The three training streams of Algorithm 1 from a :class:`aher.datasets.Dataset`."""
+def make_streams(config, dataset, start_iteration=0):
+    """The three training streams of Algorithm 1 from a :class:`aher.datasets.Dataset`.
+
+    ``start_iteration`` (int or int64 tensor): every stream yields one batch per iteration, so it
+    starts at sample ``start_iteration * train.batch_size``, the first sample of that iteration's batch.
+    """
     model, train = config.model, config.train
     batch, seed = train.batch_size, train.seed
+    start = start_iteration * batch
     return {
         "moments": segment_dataset(dataset.path("moments_train"), dataset.classes["moment"], batch, seed=seed,
-                                   with_context_ids=True),
+                                   with_context_ids=True, start=start),
         "untrimmed": untrimmed_dataset(dataset.path("untrimmed_train"), dataset.videos, dataset.classes["untrimmed"],
                                        batch, length=model.temporal_length, max_gt=config.data.max_gt,
-                                       seed=seed + 1),
+                                       seed=seed + 1, start=start),
         "foreground": segment_dataset(dataset.path("foreground_train"), dataset.classes["untrimmed"], batch,
-                                      seed=seed + 2),
+                                      seed=seed + 2, start=start),
     }
 
 
 def build(config, dataset):
-    """The trainer's graph for ``aher.train.driver``: the method's graph on the dataset's streams."""
-    return build_algorithm1_graph(config, make_streams(config, dataset), {k: len(v) for k, v in dataset.classes.items()})
+    """The trainer's graph for ``aher.train.driver``: the method's graph on the dataset's streams,
+    which start at the iteration the loop begins with."""
+    start = make_start_iteration()
+    return build_algorithm1_graph(config, make_streams(config, dataset, start),
+                                  {k: len(v) for k, v in dataset.classes.items()}, start_iteration=start)

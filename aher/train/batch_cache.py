@@ -7,12 +7,30 @@ the tf.data iterators) and creates one non-trainable *local* variable per numeri
 afterwards in separate ``session.run`` calls all see the same batch, and nothing is copied from
 Python into the graph (upstream fed ~64 MB per stream per sub-step through ``feed_dict``).
 
+:func:`stream_batches` makes those dicts from datasets: one-shot iterators, or initializable
+ones started by an op (a trainer whose streams can start at any iteration, see
+``aher.train.loop``).
+
 Limits: tensors need fully static shapes (training pipelines drop the last short batch);
 string tensors are not cached.  The variables live in ``LOCAL_VARIABLES`` so checkpoints never
 contain data.
 """
 
 import tensorflow as tf
+
+
+def stream_batches(datasets, startable=False):
+    """``({stream: get_next dict}, start op)`` for ``{stream: dataset}``.
+
+    ``startable``: initializable iterators (datasets may depend on a placeholder, e.g. their start
+    position) and the op that initializes them all, to run before the first batch; otherwise
+    one-shot iterators and None.
+    """
+    if not startable:
+        return {name: tf.compat.v1.data.make_one_shot_iterator(ds).get_next() for name, ds in datasets.items()}, None
+    iterators = {name: tf.compat.v1.data.make_initializable_iterator(ds) for name, ds in datasets.items()}
+    start = tf.group(*[it.initializer for it in iterators.values()], name="start_streams")
+    return {name: it.get_next() for name, it in iterators.items()}, start
 
 
 class BatchCache:

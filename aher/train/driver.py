@@ -5,7 +5,9 @@ run folder ``out_dir`` and returns ``(RunDir, last checkpoint)``.  The method's 
 (:data:`TRAINERS`) says which dataset files it reads, builds its graph
 (``build(config, dataset) -> LoopGraph``) and may name a checkpoint to start from; the rest is
 written once here: the run folder (``aher.train.run_dir``), the session, resume from the latest
-snapshot, and the loop (``aher.train.loop``).
+snapshot, and the loop (``aher.train.loop``).  The trainers' input streams start at the iteration
+the loop begins with, so a resumed run trains on the batches the uninterrupted run would have
+used: with ``train.deterministic`` it ends with bit-identical weights.
 Algorithm 1 line 1 (disabled upstream): ``train.init_checkpoint`` restores backbone + box heads +
 theta (the ``S3`` group) from a pre-trained model M, or ``train.pretrain_iterations`` > 0 first
 trains M (method ``pretrain``) into ``<run>/pretrain`` and starts from it.

@@ -7,7 +7,8 @@ relatives: a GPU would wait for the host), and the ones pinned to a CPU device b
 for the whole iteration the tensors that cross between host and graph: the batch load (the
 iterator's tensors, copied into the batch cache once per iteration), the learning-rate scalars
 fed, and the tensors fetched on an iteration without logging (none: sub-steps fetch only their
-train op).
+train op).  Starting the input streams (``LoopGraph.start_streams``) is one run before the first
+iteration and is not counted.
 
 Limits: static counts; Grappler may prune or fuse some of these ops before they run (the executed
 kernel counts are in ``bench/bench_train.py``'s traced runs, not here). The input pipeline's own

@@ -4,11 +4,15 @@ Contract: a trainer builds its graph (one :class:`SubStep` per optimizer step, a
 :class:`~aher.train.batch_cache.BatchCache`, a learning-rate placeholder) and calls
 :func:`run_loop`.  Per iteration the loop runs ``cache.load`` once (one batch per stream), then
 every sub-step in order, each its own ``session.run`` (so a later sub-step sees the variables
-an earlier one updated, as in Algorithm 1).  Around that it provides: resume from the latest
-checkpoint of the run folder (iteration counter and optimizer slots included), a snapshot every
-``train.snapshot_every`` iterations and at the end, TensorBoard scalars for every fetched
-value and the learning rate, a plain-text log line every ``train.log_every`` iterations, a
-tqdm bar with the main losses, and a NaN/inf guard naming the loss.
+an earlier one updated, as in Algorithm 1).  Input streams that can start at any iteration give
+``LoopGraph.start_streams`` (initializer of their iterators) and ``LoopGraph.start_iteration``
+(the int64 placeholder it reads); the loop runs it once, fed the iteration it starts at, before
+the first load, so iteration ``it`` loads the same batches whether the run was resumed or not.
+Around that it provides: resume from the latest checkpoint of the run folder (iteration counter
+and optimizer slots included), a snapshot every ``train.snapshot_every`` iterations and at the
+end, TensorBoard scalars for every fetched value and the learning rate, a plain-text log line
+every ``train.log_every`` iterations, a tqdm bar with the main losses, and a NaN/inf guard naming
+the loss.
 Optional ``LoopGraph.diagnostics`` hook: ``log(session, it) -> {tag: float}`` after the log line
 and ``snapshot(session, it) -> ({tag: float}, record)`` after every snapshot; the scalars go to
 TensorBoard at step ``it`` and ``record`` (JSON-ready dict) is merged into
@@ -65,6 +69,8 @@ class LoopGraph:
     tensors: dict = field(default_factory=dict)   # named tensors of the graph, for probes and tests
     feed: object = None          # optional (it) -> feed_dict for every sub-step of iteration it
     after_iteration: object = None   # optional (session, done) -> {tag: float}, after the snapshot
+    start_streams: object = None     # initializer of the input iterators (None: they start by themselves)
+    start_iteration: object = None   # int64 placeholder fed to start_streams: the iteration to start at
 
 
 @contextlib.contextmanager
@@ -84,6 +90,12 @@ def open_session(graph, config=None):
 def make_iteration_variable():
     return tf.compat.v1.get_variable("train/iteration", shape=[], dtype=tf.int64, trainable=False,
                                      initializer=tf.compat.v1.zeros_initializer())
+
+
+def make_start_iteration():
+    """The int64 placeholder a trainer's input streams compute their start position from
+    (``LoopGraph.start_iteration``; :func:`run_loop` feeds the iteration it starts at)."""
+    return tf.compat.v1.placeholder(tf.int64, [], name="start_iteration")
 
 
 DIAGNOSTICS_FILE = "diagnostics.json"
@@ -180,9 +192,12 @@ def _stop(session, loop, run, stop, it, substeps_done, partial_saver):
 def run_loop(session, loop, config, run, progress=True):
     """Train until ``train.iterations``; return the path of the last checkpoint.
 
-    A resumed run whose restored snapshot was taken inside an iteration (``interrupted.json``)
-    runs that iteration's remaining sub-steps on a freshly loaded batch.  SIGINT/SIGTERM stop the
-    loop at the next sub-step boundary with a snapshot (:mod:`aher.train.interrupts`).
+    The input streams (``loop.start_streams``) are started at the iteration the loop starts at:
+    0 for a fresh run, the restored iteration counter for a resumed one.  A resumed run whose
+    restored snapshot was taken inside an iteration (``interrupted.json``) loads that iteration's
+    batch again -- the batch the interrupted run was training on -- and runs the remaining
+    sub-steps on it.  SIGINT/SIGTERM stop the loop at the next sub-step boundary with a snapshot
+    (:mod:`aher.train.interrupts`).
     """
     train = config.train
     total, snapshot_every = train.iterations, train.snapshot_every
@@ -195,6 +210,8 @@ def run_loop(session, loop, config, run, progress=True):
     skip = partial["substeps_done"] if partial and partial["iteration"] == start else 0
     if start or skip:
         run.log(f"resumed at iteration {start}" + (f" after sub-step {loop.steps[skip - 1].name}" if skip else ""))
+    if loop.start_streams is not None:
+        session.run(loop.start_streams, feed_dict={loop.start_iteration: np.int64(start)})
     last_ckpt = run.latest_checkpoint()
     shown = _Progress(session, loop, config, run, start, progress)
     try:

@@ -15,6 +15,8 @@ Methods: ``pretrain`` (model M of Algorithm 1 line 1: untrimmed set, label space
 ``oracle`` (AherNet*: the untrimmed videos of the moment classes, label space ``moment``) and
 ``oracle_untrimmed`` (the same recipe on the untrimmed set).  ``data.annotation_fraction`` < 1
 keeps the temporal annotations of only that share of the training videos (Fig. 6).
+Both streams yield one batch per iteration and start at the loop's first iteration
+(``LoopGraph.start_streams``), so a resumed run trains on the batches of an uninterrupted one.
 Limits: no context generation, no adversary (``aher.train.algorithm1``).
 """
 
@@ -30,9 +32,9 @@ from aher.methods import METHODS
 from aher.model import variable_groups
 from aher.model.graph import AherNet
 from aher.model.layers import compute_precision
-from aher.train.batch_cache import BatchCache
+from aher.train.batch_cache import BatchCache, stream_batches
 from aher.train.checkpoints import make_saver
-from aher.train.loop import LoopGraph, make_iteration_variable
+from aher.train.loop import LoopGraph, make_iteration_variable, make_start_iteration
 from aher.train.run_dir import TrainingError
 from aher.train.steps import classification_step, localization_step
 
@@ -57,15 +59,19 @@ def annotated_subset(dataset, store_key, config):
             for v in dataset.videos]
 
 
-def _batches(config, dataset, data, classes):
+def _batches(config, dataset, data, classes, start_iteration):
+    """The batch cache of the two streams (one batch each per iteration, both starting at the batch
+    of ``start_iteration``) and the op that starts them."""
     train, model = config.train, config.model
+    start = start_iteration * train.batch_size
     untrimmed = untrimmed_dataset(dataset.path(data.untrimmed_store),
                                   annotated_subset(dataset, data.untrimmed_store, config), classes,
                                   train.batch_size, length=model.temporal_length, max_gt=config.data.max_gt,
-                                  seed=train.seed)
-    segments = segment_dataset(dataset.path(data.segment_store), classes, train.batch_size, seed=train.seed + 1)
-    return BatchCache({"untrimmed": tf.compat.v1.data.make_one_shot_iterator(untrimmed).get_next(),
-                       "segments": tf.compat.v1.data.make_one_shot_iterator(segments).get_next()})
+                                  seed=train.seed, start=start)
+    segments = segment_dataset(dataset.path(data.segment_store), classes, train.batch_size, seed=train.seed + 1,
+                               start=start)
+    batches, start_streams = stream_batches({"untrimmed": untrimmed, "segments": segments}, startable=True)
+    return BatchCache(batches), start_streams
 
 
 def build_supervised_graph(config, dataset, method=None):
@@ -76,7 +82,8 @@ def build_supervised_graph(config, dataset, method=None):
     space, data, model = spec.label_space, spec.supervised, config.model
     classes = dataset.classes[space]
     tf.compat.v1.set_random_seed(config.train.seed)
-    cache = _batches(config, dataset, data, classes)
+    start_iteration = make_start_iteration()
+    cache, start_streams = _batches(config, dataset, data, classes, start_iteration)
     net = AherNet(model, {space: len(classes)})
     lr = tf.compat.v1.placeholder(tf.float32, [], name="learning_rate")
     seg, unt = cache.tensors["segments"], cache.tensors["untrimmed"]
@@ -91,7 +98,7 @@ def build_supervised_graph(config, dataset, method=None):
     iteration = make_iteration_variable()
     saver = make_saver(max_to_keep=config.train.keep_snapshots)
     return LoopGraph(steps=[s2, s3], load_batches=cache.load, lr=lr, iteration=iteration, saver=saver,
-                     progress_keys=spec.progress)
+                     progress_keys=spec.progress, start_streams=start_streams, start_iteration=start_iteration)
 
 
 def needed_files(method):

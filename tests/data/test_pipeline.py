@@ -206,6 +206,86 @@ def test_segment_stream_without_context_ids_and_errors(moments):
         segment_dataset(moments, CLASSES, batch_size=2, ratio_range=(19, 14))
 
 
+# ------------------------------------------------------------------------------- start position
+
+def _plan(seed, n, count, ratio_range=(14, 19), pos_range=(1, 19)):
+    """The first ``count`` (sample, ratio_id, pos_id) of the documented order: epoch e is
+    ``default_rng([seed, e]).permutation(n)``, then one ratio and one pos draw per sample."""
+    rows = []
+    for epoch in range(-(-count // n)):
+        rng = np.random.default_rng([seed, epoch])
+        order = rng.permutation(n)
+        ratio = rng.integers(ratio_range[0], ratio_range[1] + 1, size=n)
+        pos = rng.integers(pos_range[0], pos_range[1] + 1, size=n)
+        rows += list(zip(order.tolist(), ratio.tolist(), pos.tolist()))
+    return rows[:count]
+
+
+def _segment_rows(batches):
+    return [(n - 1, int(r), int(p)) for b in batches
+            for n, r, p in zip(_numbers(b), b["ratio_id"], b["pos_id"])]
+
+
+def test_stream_from_position_zero_follows_the_documented_order(moments):
+    batches = _eager(segment_dataset(moments, CLASSES, batch_size=1, seed=7, with_context_ids=True), 23)
+    assert _segment_rows(batches) == _plan(7, 5, 23)        # 4+ epochs of 5
+
+
+@pytest.mark.parametrize("start", [1, 3, 5, 9, 12])
+def test_stream_started_at_s_yields_the_elements_s_onwards_across_epochs(moments, start):
+    reference = _plan(7, 5, start + 11)
+    batches = _eager(segment_dataset(moments, CLASSES, batch_size=1, seed=7, with_context_ids=True, start=start), 11)
+    assert _segment_rows(batches) == reference[start:]
+
+
+def test_untrimmed_stream_started_at_a_batch_yields_the_following_batches(store, videos):
+    straight = _eager(untrimmed_dataset(store, videos, CLASSES, batch_size=4, seed=3), 6)      # 4 epochs of 6
+    later = _eager(untrimmed_dataset(store, videos, CLASSES, batch_size=4, seed=3, start=2 * 4), 4)
+    for a, b in zip(straight[2:], later):
+        for key in ("features", "gt", "label", "duration"):
+            np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_start_placeholder_of_an_initializable_iterator(moments):
+    reference = _plan(7, 5, 30)
+    with tf.Graph().as_default():
+        start = tf.compat.v1.placeholder(tf.int64, [])
+        iterator = tf.compat.v1.data.make_initializable_iterator(
+            segment_dataset(moments, CLASSES, batch_size=2, seed=7, with_context_ids=True, start=start * 2))
+        nxt = iterator.get_next()
+        with tf.compat.v1.Session() as sess:
+            seen = {}
+            for batch_index in (6, 0, 2):
+                sess.run(iterator.initializer, {start: batch_index})
+                seen[batch_index] = _segment_rows([sess.run(nxt) for _ in range(3)])
+    for batch_index, rows in seen.items():
+        assert rows == reference[2 * batch_index:2 * batch_index + 6], batch_index
+
+
+def test_skipped_samples_are_not_read(tmp_path, monkeypatch):
+    from aher.data import pipeline
+    n = 40
+    store = _write(tmp_path / "many.h5", [(f"c{k}#0", k + 1, {"label": "run"}) for k in range(n)], length=4)
+    reads = []
+    original = pipeline._Reader.__call__
+
+    def counting(self, index):
+        reads.append(int(index))
+        return original(self, index)
+
+    monkeypatch.setattr(pipeline._Reader, "__call__", counting)
+    start = 3 * n + 37                                           # 3 epochs, then 37 of the 4th
+    batch = _eager(segment_dataset(store, CLASSES, batch_size=1, seed=7, with_context_ids=True, start=start), 1)
+    assert _segment_rows(batch) == _plan(7, n, start + 1)[start:]
+    assert 1 <= len(reads) <= 10            # the element and the read-ahead (parallel reads, prefetch), not 37 more
+
+
+def test_start_must_be_a_non_negative_integer(moments):
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="start must be a non-negative integer"):
+            segment_dataset(moments, CLASSES, batch_size=2, start=bad)
+
+
 # ------------------------------------------------------------------------------- eval
 
 def test_eval_stream_file_order_batch_one(tmp_path, videos):
