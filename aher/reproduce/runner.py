@@ -107,16 +107,16 @@ def config_mismatch(config_path, overrides):
 def inspect_run(out, overrides, force=False):
     """What to do with the run folder: (state, reason); state in reuse, stale, busy, train, resume, retrain."""
     out = Path(out)
-    busy = busy_reason(out)
-    if busy and (force or not (out / "metrics.json").is_file()):
-        return "busy", busy
-    if force:
-        return ("retrain" if out.exists() else "train"), None
-    if (out / "metrics.json").is_file():
+    if not force and (out / "metrics.json").is_file():
         mismatch = config_mismatch(out / "config.yaml", overrides)
         if mismatch:
             return "stale", f"{display_path(out)} holds another run ({mismatch}); --force retrains it"
         return "reuse", None
+    busy = busy_reason(out)
+    if busy:
+        return "busy", busy
+    if force:
+        return ("retrain" if out.exists() else "train"), None
     checkpoints = out / "checkpoints"
     if checkpoints.is_dir() and any(checkpoints.glob("*.index")):
         return "resume", None
