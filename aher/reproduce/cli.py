@@ -38,7 +38,7 @@ from aher.errors import UserError
 from aher.paths import PROJECT_ROOT
 from aher.reproduce.plan import build_plan, eval_dir
 from aher.reproduce.report import write_tables
-from aher.reproduce.executors import EXECUTORS, make_executor
+from aher.reproduce.executors import add_executor_arguments, check_executor_arguments, make_executor
 from aher.reproduce.runner import command, display_path, execute, hms, inspect_run, test_command
 from aher.reproduce.stats import run_time
 from aher.reproduce.tables import TABLE_NAMES, expand_tables, settings_needed
@@ -77,26 +77,7 @@ def build_parser():
                         "still runs the quick extra tests of finished runs; refused when a run is missing "
                         "and the tables would replace the committed ones (unless --report-dir is given)")
     p.add_argument("--set", action="append", default=[], dest="overrides", help=argparse.SUPPRESS)
-    ex = p.add_argument_group("where the runs train (the same runs, folders and tables with every executor)")
-    ex.add_argument("--executor", choices=EXECUTORS, default="inline",
-                    help="inline: one run after the other (default); local: several runs at once on this machine; "
-                         "slurm: one Slurm job per run (submitit)")
-    ex.add_argument("--max-parallel", type=int, default=2, metavar="N", help="local: runs at once (default 2)")
-    ex.add_argument("--gpus-per-run", type=int, default=0, metavar="G",
-                    help="local: GPUs per run out of CUDA_VISIBLE_DEVICES / nvidia-smi (default 0: CPU, the "
-                         "CPUs shared out between the runs)")
-    ex.add_argument("--slurm-partition", metavar="NAME", help="slurm: partition (default: the cluster's default)")
-    ex.add_argument("--slurm-time", type=int, default=2880, metavar="MINUTES",
-                    help="slurm: time limit per job in minutes (default 2880); a job stopped by it is requeued "
-                         "and resumes from its last snapshot")
-    ex.add_argument("--slurm-gpus-per-run", type=int, default=0, metavar="G", help="slurm: GPUs per job (default 0)")
-    ex.add_argument("--slurm-cpus-per-run", type=int, default=4, metavar="C", help="slurm: CPUs per job (default 4)")
-    ex.add_argument("--slurm-mem", metavar="SIZE", help="slurm: memory per job, e.g. 32G (default: the cluster's)")
-    ex.add_argument("--slurm-arg", action="append", default=[], metavar="KEY=VALUE",
-                    help="slurm: any other sbatch option, e.g. account=myproject or qos=normal (repeatable)")
-    ex.add_argument("--no-wait", action="store_true",
-                    help="slurm: return once the jobs are submitted; rerun the same command (or with --no-train) "
-                         "after they end to write the tables")
+    add_executor_arguments(p)
     return p
 
 
@@ -198,10 +179,7 @@ def _parse(argv):
         raise UserError("--force retrains and --no-train trains nothing: pass one of them")
     for text in args.overrides:
         parse_override(text)
-    if args.executor != "slurm" and (args.no_wait or args.slurm_partition or args.slurm_mem or args.slurm_arg):
-        raise UserError("--no-wait, --slurm-partition, --slurm-mem and --slurm-arg are options of --executor slurm")
-    if args.executor != "local" and args.gpus_per_run:
-        raise UserError("--gpus-per-run is an option of --executor local (Slurm: --slurm-gpus-per-run)")
+    check_executor_arguments(args)
     return args
 
 

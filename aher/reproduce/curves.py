@@ -30,7 +30,7 @@ from aher.config.sections import SETTINGS
 from aher.errors import UserError
 from aher.methods import METHODS
 from aher.paths import PROJECT_ROOT
-from aher.reproduce.executors import EXECUTORS, make_executor
+from aher.reproduce.executors import add_executor_arguments, check_executor_arguments, make_executor
 from aher.reproduce.plan import PlannedRun, RunSpec, effective_overrides
 from aher.reproduce.process import RunResult, display_path, run_logged
 from aher.reproduce.runner import TEST, execute, hms
@@ -221,16 +221,7 @@ def build_parser():
                                         "else <runs>/<scale>/curves/report)")
     p.add_argument("--no-train", action="store_true", help="collect the finished runs only")
     p.add_argument("--set", action="append", default=[], dest="overrides", help=argparse.SUPPRESS)
-    p.add_argument("--executor", choices=EXECUTORS, default="inline")
-    p.add_argument("--max-parallel", type=int, default=2)
-    p.add_argument("--gpus-per-run", type=int, default=0)
-    p.add_argument("--slurm-partition")
-    p.add_argument("--slurm-time", type=int, default=2880)
-    p.add_argument("--slurm-gpus-per-run", type=int, default=0)
-    p.add_argument("--slurm-cpus-per-run", type=int, default=4)
-    p.add_argument("--slurm-mem")
-    p.add_argument("--slurm-arg", action="append", default=[])
-    p.add_argument("--no-wait", action="store_true")
+    add_executor_arguments(p)
     return p
 
 
@@ -247,6 +238,7 @@ def run(argv):
     args = build_parser().parse_args(argv)
     settings = _names(args.settings, SETTINGS, "settings")
     methods = _names(args.methods, tuple(METHODS), "methods")
+    check_executor_arguments(args)
     if args.seeds < 1 or args.iterations < 1 or not 1 <= args.every <= args.iterations:
         raise UserError("--seeds and --iterations must be at least 1, --every between 1 and --iterations")
     configs = {s: PROJECT_ROOT / "configs" / f"{s}_synthetic_{args.scale}.yaml" for s in settings}

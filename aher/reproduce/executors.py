@@ -284,6 +284,38 @@ def slurm_result(job):
                          out=str(job.out))
 
 
+def add_executor_arguments(parser):
+    """The executor options of a command line that trains runs (``aher.reproduce``, ``.curves``)."""
+    ex = parser.add_argument_group("where the runs train (the same runs, folders and tables with every executor)")
+    ex.add_argument("--executor", choices=EXECUTORS, default="inline",
+                    help="inline: one run after the other (default); local: several runs at once on this machine; "
+                         "slurm: one Slurm job per run (submitit)")
+    ex.add_argument("--max-parallel", type=int, default=2, metavar="N", help="local: runs at once (default 2)")
+    ex.add_argument("--gpus-per-run", type=int, default=0, metavar="G",
+                    help="local: GPUs per run out of CUDA_VISIBLE_DEVICES / nvidia-smi (default 0: CPU, the "
+                         "CPUs shared out between the runs)")
+    ex.add_argument("--slurm-partition", metavar="NAME", help="slurm: partition (default: the cluster's default)")
+    ex.add_argument("--slurm-time", type=int, default=2880, metavar="MINUTES",
+                    help="slurm: time limit per job in minutes (default 2880); a job stopped by it is requeued "
+                         "and resumes from its last snapshot")
+    ex.add_argument("--slurm-gpus-per-run", type=int, default=0, metavar="G", help="slurm: GPUs per job (default 0)")
+    ex.add_argument("--slurm-cpus-per-run", type=int, default=4, metavar="C", help="slurm: CPUs per job (default 4)")
+    ex.add_argument("--slurm-mem", metavar="SIZE", help="slurm: memory per job, e.g. 32G (default: the cluster's)")
+    ex.add_argument("--slurm-arg", action="append", default=[], metavar="KEY=VALUE",
+                    help="slurm: any other sbatch option, e.g. account=myproject or qos=normal (repeatable)")
+    ex.add_argument("--no-wait", action="store_true",
+                    help="slurm: return once the jobs are submitted; rerun the same command (or with --no-train) "
+                         "after they end to write the tables")
+
+
+def check_executor_arguments(args):
+    """Options given to an executor that does not use them are a one-line error."""
+    if args.executor != "slurm" and (args.no_wait or args.slurm_partition or args.slurm_mem or args.slurm_arg):
+        raise UserError("--no-wait, --slurm-partition, --slurm-mem and --slurm-arg are options of --executor slurm")
+    if args.executor != "local" and args.gpus_per_run:
+        raise UserError("--gpus-per-run is an option of --executor local (Slurm: --slurm-gpus-per-run)")
+
+
 def make_executor(args):
     """The executor of the command-line options (``--executor`` and its own options)."""
     if args.executor == "inline":
