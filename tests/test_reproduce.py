@@ -76,13 +76,18 @@ def committed_reports_unchanged():
     assert committed_fingerprint() == before
 
 
-@pytest.fixture
-def fake_entry(tmp_path, monkeypatch):
-    script = tmp_path / "fake_entry.py"
-    script.write_text(FAKE_ENTRY)
+def install_entry(tmp_path, monkeypatch, text, name="fake_entry.py"):
+    """Write ``text`` as a script and make it the runs' train and test launcher."""
+    script = tmp_path / name
+    script.write_text(text)
     monkeypatch.setattr(runner, "TRAIN", [sys.executable, str(script)])
     monkeypatch.setattr(runner, "TEST", [sys.executable, str(script)])
     return script
+
+
+@pytest.fixture
+def fake_entry(tmp_path, monkeypatch):
+    return install_entry(tmp_path, monkeypatch, FAKE_ENTRY)
 
 
 def configs_for(tmp_path):

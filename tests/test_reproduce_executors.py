@@ -5,7 +5,6 @@ ended Slurm job), busy runs left out.  Runs are the fake entry script of ``tests
 
 import json
 import os
-import sys
 import textwrap
 import threading
 
@@ -17,7 +16,7 @@ from aher.reproduce.claim import CLAIM_FILE, Claim, RunBusy, busy_reason
 from aher.reproduce.executors import InlineExecutor, LocalExecutor, cpu_slots, gpu_slots, parse_slurm_args
 from aher.reproduce.plan import build_plan
 from aher.train.run_lock import RunLock
-from tests.test_reproduce import FAKE_ENTRY, committed_reports_unchanged  # noqa: F401 (autouse fixture)
+from tests.test_reproduce import FAKE_ENTRY, committed_reports_unchanged, install_entry  # noqa: F401 (autouse fixture)
 
 PAUSED_ENTRY = textwrap.dedent("""
     import json, os, sys, time
@@ -36,11 +35,7 @@ PAUSED_ENTRY = textwrap.dedent("""
 
 @pytest.fixture
 def paused_entry(tmp_path, monkeypatch):
-    script = tmp_path / "paused_entry.py"
-    script.write_text(PAUSED_ENTRY)
-    monkeypatch.setattr(runner, "TRAIN", [sys.executable, str(script)])
-    monkeypatch.setattr(runner, "TEST", [sys.executable, str(script)])
-    return script
+    return install_entry(tmp_path, monkeypatch, PAUSED_ENTRY, "paused_entry.py")
 
 
 def comparable_tables(folder):

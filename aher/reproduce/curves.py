@@ -19,6 +19,7 @@ Limits: seed 0 only by default; the length is chosen from the report by a person
 """
 
 import argparse
+import datetime
 import json
 import math
 import shlex
@@ -250,7 +251,7 @@ def run(argv):
                       args.every, args.overrides)
     executor = None if args.no_train else make_executor(args)
     results = execute(plan, train=not args.no_train, executor=executor)
-    meta = {"command": "python -m aher.reproduce.curves " + shlex.join(argv), "date": _now(),
+    meta = {"command": "python -m aher.reproduce.curves " + shlex.join(argv), "date": f"{datetime.datetime.now():%Y-%m-%d %H:%M}",
             "scale": args.scale, "iterations": args.iterations, "every": args.every}
     doc = collect(plan, results, meta)
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -263,11 +264,6 @@ def run(argv):
           + (f" ({hms(sum(r.seconds or 0 for r in results.values()))} of training logged)" if results else ""),
           flush=True)
     return 0 if done == len(plan) else 1
-
-
-def _now():
-    import datetime
-    return f"{datetime.datetime.now():%Y-%m-%d %H:%M}"
 
 
 def main(argv=None):

@@ -189,6 +189,19 @@ def _stop(session, loop, run, stop, it, substeps_done, partial_saver):
     raise TrainingInterrupted(message, stop.signal_name)
 
 
+def _starting_point(session, loop, run):
+    """(iteration to start at, the interrupted snapshot's record, sub-steps of it already done);
+    logs a resume and starts the input streams at that iteration."""
+    start = int(session.run(loop.iteration))
+    partial = read_partial(run.checkpoint_dir)
+    skip = partial["substeps_done"] if partial and partial["iteration"] == start else 0
+    if start or skip:
+        run.log(f"resumed at iteration {start}" + (f" after sub-step {loop.steps[skip - 1].name}" if skip else ""))
+    if loop.start_streams is not None:
+        session.run(loop.start_streams, feed_dict={loop.start_iteration: np.int64(start)})
+    return start, partial, skip
+
+
 def run_loop(session, loop, config, run, progress=True):
     """Train until ``train.iterations``; return the path of the last checkpoint.
 
@@ -205,13 +218,7 @@ def run_loop(session, loop, config, run, progress=True):
     set_iteration = loop.iteration.assign(tf.compat.v1.placeholder_with_default(np.int64(0), []))
     with session.graph.as_default():
         partial_saver = make_saver(max_to_keep=None)     # its own saver: never rotates the regular snapshots
-    start = int(session.run(loop.iteration))
-    partial = read_partial(run.checkpoint_dir)
-    skip = partial["substeps_done"] if partial and partial["iteration"] == start else 0
-    if start or skip:
-        run.log(f"resumed at iteration {start}" + (f" after sub-step {loop.steps[skip - 1].name}" if skip else ""))
-    if loop.start_streams is not None:
-        session.run(loop.start_streams, feed_dict={loop.start_iteration: np.int64(start)})
+    start, partial, skip = _starting_point(session, loop, run)
     last_ckpt = run.latest_checkpoint()
     shown = _Progress(session, loop, config, run, start, progress)
     try:
