@@ -1,0 +1,94 @@
+"""``aher.reproduce.process.run_logged``: the log it writes, the error it reads, and a command that
+outlives a killed driver (output to files, SIGTERM on the driver's death)."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from aher.paths import PROJECT_ROOT
+from aher.reproduce.process import run_logged
+
+
+def python(code):
+    return [sys.executable, "-c", textwrap.dedent(code)]
+
+
+def test_log_holds_command_exit_code_and_both_streams(tmp_path):
+    folder = tmp_path / "run"
+    script = tmp_path / "entry.py"
+    script.write_text(textwrap.dedent("""
+        import json, sys
+        from pathlib import Path
+        print("to stdout")
+        print("to stderr", file=sys.stderr)
+        Path(sys.argv[1], "metrics.json").write_text(json.dumps({"average_mAP": 0.25}))
+    """))
+    cmd = [sys.executable, str(script), str(folder)]
+    result = run_logged(cmd, folder, env={"AHER_TEST_VALUE": "7"})
+    assert result.status == "done" and result.metrics == {"average_mAP": 0.25}
+    lines = (folder / "reproduce.log").read_text().splitlines()
+    assert lines[0] == f"$ env AHER_TEST_VALUE=7 {sys.executable} {script} {folder}"
+    assert lines[1].startswith("# exit code 0, ")
+    assert lines[2:] == ["--- stdout", "to stdout", "--- stderr", "to stderr"]
+    assert sorted(p.name for p in folder.iterdir()) == ["metrics.json", "reproduce.log"]   # no .part left
+
+
+def test_failed_command_reports_its_error_line(tmp_path):
+    cmd = python("""
+        import sys
+        print("error: features.h5: no dataset 'v_1'", file=sys.stderr)
+        print("a later warning", file=sys.stderr)
+        sys.exit(2)
+    """)
+    result = run_logged(cmd, tmp_path)
+    assert result.status == "failed" and result.error == "features.h5: no dataset 'v_1'"
+    assert "# exit code 2," in (tmp_path / "reproduce.log").read_text()
+    assert run_logged(python("pass"), tmp_path).error == "the run finished without metrics.json"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's prctl")
+def test_command_gets_sigterm_and_keeps_logging_when_the_driver_is_killed(tmp_path):
+    folder = tmp_path / "run"
+    # the command: says it is ready, then on SIGTERM prints (into a stream nobody reads any more)
+    # and leaves a marker, as a trainer saving its interrupted snapshot does
+    child = textwrap.dedent(f"""
+        import signal, sys, time
+        from pathlib import Path
+        def stop(signum, frame):
+            print("SIGTERM received: saving a snapshot", flush=True)
+            print("still writing to stderr", file=sys.stderr, flush=True)
+            Path({str(tmp_path / "stopped")!r}).write_text("saved")
+            sys.exit(143)
+        signal.signal(signal.SIGTERM, stop)
+        print("training", flush=True)
+        Path({str(tmp_path / "ready")!r}).write_text("")
+        time.sleep(60)
+    """)
+    driver = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys
+        from aher.reproduce.process import run_logged
+        run_logged([sys.executable, "-c", {child!r}], {str(folder)!r})
+    """)], cwd=PROJECT_ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "ready").exists():
+            assert time.monotonic() < deadline and driver.poll() is None, "the command did not start"
+            time.sleep(0.05)
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait(timeout=10)
+        while not (tmp_path / "stopped").exists():
+            assert time.monotonic() < deadline, "the command got no SIGTERM when its driver died"
+            time.sleep(0.05)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert (tmp_path / "stopped").read_text() == "saved"
+    stdout = (folder / "reproduce.stdout.part").read_text()
+    assert stdout.splitlines() == ["training", "SIGTERM received: saving a snapshot"]
+    assert (folder / "reproduce.stderr.part").read_text() == "still writing to stderr\n"
+    assert not (folder / "reproduce.log").exists()
