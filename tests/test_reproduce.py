@@ -33,6 +33,7 @@ from aher.reproduce.tables import TABLE_NAMES, expand_tables
 
 FAKE_ENTRY = textwrap.dedent("""
     import json, sys
+    import yaml
     from pathlib import Path
     args = sys.argv[1:]
     out = Path(args[args.index("--out") + 1])
@@ -48,7 +49,14 @@ FAKE_ENTRY = textwrap.dedent("""
         sys.exit(2)
     seed = int(sets["train.seed"])
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(json.dumps({"train": {"method": sets["train.method"], "seed": seed}}))
+    config = {}
+    for key, value in sets.items():             # the run's record: every --set value, nested
+        *parents, leaf = key.split(".")
+        node = config
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+    (out / "config.yaml").write_text(json.dumps(config))
     m = 0.1 + 0.01 * seed + (0.3 if "--label-space" in args else 0.0)     # a test on the untrimmed-set classes
     metrics = {"mAP@0.5": m + 0.2, "mAP@0.75": m + 0.1, "mAP@0.95": m - 0.05, "average_mAP": m,
                "AR@100": 50.0 + seed, "AUC": 40.0 + seed, "video_accuracy": 0.5}
@@ -103,10 +111,11 @@ def by_spec(plan):
 
 def test_plan_all_deduplicates_across_tables_and_seeds(tmp_path):
     plan = build_plan(expand_tables(["all"]), range(3), configs_for(tmp_path), tmp_path, "small")
-    # per ANet-like setting: 6 methods + 6 transfer variants (2-fc ELU is AherNet) + 4 fractions (1.0 is AherNet*)
-    # + AherNet* of the untrimmed-set classes = 17, twice, plus 5 methods on k600 = 39 configurations, x 3 seeds
-    assert len(plan) == 117
-    assert len({r.out for r in plan}) == 117
+    # per ANet-like setting: 6 methods + AherNet with the paper switches + 6 transfer variants (2-fc ELU is
+    # AherNet) + 4 fractions (1.0 is AherNet*) + AherNet* of the untrimmed-set classes = 18, twice, plus 5 methods
+    # and AherNet with the paper switches on k600 = 42 configurations, x 3 seeds
+    assert len(plan) == 126
+    assert len({r.out for r in plan}) == 126
     runs = by_spec(plan)
     ahernet = runs[("anet_split", "ahernet", 1)]
     assert {t for t, _ in ahernet.uses} == {"table1", "table2", "fig6"}
@@ -130,17 +139,24 @@ def test_plan_all_deduplicates_across_tables_and_seeds(tmp_path):
     assert [r.spec.seed for r in plan] == sorted(r.spec.seed for r in plan)        # seed-major order
     assert {r.spec.method for r in plan if r.spec.setting == "k600"} == {
         "zero", "minus", "moments_only", "no_adversary", "algorithm1"}
+    switches = runs[("k600", "ahernet-paper-switches", 1)]
+    assert switches.spec.label == "AherNet (paper switches)"
+    assert switches.uses == [("table4", "AherNet (paper switches)")] and switches.evals == []
+    assert switches.overrides[0] == "train.method=algorithm1" and switches.overrides[-1] == "train.seed=1"
+    assert {"adversarial.mask=separate", "context.mode=concat", "model.prior_scaling=[1.0,1.0]",
+            "inference.scoring=paper"} <= set(switches.overrides)
+    assert {t for t, _ in runs[("th14_anet", "ahernet-paper-switches", 0)].uses} == {"table2"}
     assert plan[0].spec.setting == "anet_split"
 
 
 def test_plan_single_tables():
     cfg = {s: "x.yaml" for s in SETTINGS}
     assert len(build_plan(["table3"], [0], cfg, "r", "tiny")) == 1
-    assert len(build_plan(["table4"], [0, 1], cfg, "r", "tiny")) == 10
+    assert len(build_plan(["table4"], [0, 1], cfg, "r", "tiny")) == 12
     assert len(build_plan(["table1"], [0], cfg, "r", "tiny")) == 22
-    assert len(build_plan(["table2"], [0], cfg, "r", "tiny")) == 12
+    assert len(build_plan(["table2"], [0], cfg, "r", "tiny")) == 14
     assert len(build_plan(["fig6"], [0], cfg, "r", "tiny")) == 12
-    assert len(build_plan(["table1", "table2"], [0], cfg, "r", "tiny")) == 26
+    assert len(build_plan(["table1", "table2"], [0], cfg, "r", "tiny")) == 28
     assert expand_tables(["table2", "all", "table1"])[:2] == ["table2", "table1"]
 
 
@@ -192,10 +208,10 @@ def test_execute_reuses_trains_and_survives_failures(tmp_path, fake_entry):
               {"train": {"method": "algorithm1", "seed": 0}})
     lines = []
     results = execute(plan, log=lambda text, **kw: lines.append(text))
-    assert lines[0] == "plan: 10 runs; 1 reused, 9 to train"
-    assert lines[1].startswith("[1/9] k600 · AherNet^0 · seed 0 (table4) · elapsed 0:00:00 · ETA ?")
+    assert lines[0] == "plan: 12 runs; 1 reused, 11 to train"
+    assert lines[1].startswith("[1/11] k600 · AherNet^0 · seed 0 (table4) · elapsed 0:00:00 · ETA ?")
     assert lines[2].startswith("    k600 · AherNet^0 · seed 0 done in 0:00:0") and "average mAP 10.00, AUC 40.00" in lines[2]
-    assert lines[3].startswith("[2/9]") and "ETA 0:00:" in lines[3]       # mean of the finished runs x 8
+    assert lines[3].startswith("[2/11]") and "ETA 0:00:" in lines[3]      # mean of the finished runs x 10
     assert lines[4].startswith("    k600 · AherNet^- · seed 0 FAILED after") and "train.method must be one of" in lines[4]
     spec = RunSpec
     assert results[spec("k600", "algorithm1", (), 0)].status == "reused"
@@ -208,7 +224,7 @@ def test_execute_reuses_trains_and_survives_failures(tmp_path, fake_entry):
     # second pass: the finished run is reused, the failed ones are tried again
     lines.clear()
     again = execute(plan, log=lambda text, **kw: lines.append(text))
-    assert lines[0] == "plan: 10 runs; 4 reused, 6 to train"
+    assert lines[0] == "plan: 12 runs; 6 reused, 6 to train"
     # a reused run keeps the duration logged when it was trained; a run made elsewhere has none
     first = results[spec("k600", "algorithm1", (), 1)].seconds
     assert again[spec("k600", "algorithm1", (), 1)].seconds == pytest.approx(first, abs=0.05) and first > 0
@@ -249,9 +265,12 @@ def test_cli_writes_tables_and_exits_nonzero_on_failed_rows(tmp_path, fake_entry
     assert "| 10.50 ± 0.71 (n=2) | 14.18 | – | – | 50.00 ± 0.00 (n=2) |" in md   # AherNet^0: video accuracy only
     prior = doc["reference_rows"][0]
     assert prior["n_windows"] == [16] and prior["cells"]["k600/mAP@0.5"]["mean"] == pytest.approx(60.0)
-    assert prior["cells"]["k600/mAP@0.5"]["n"] == 2                          # AherNet's two runs; AherNet^0's lack it
-    assert ("| Fixed windows + GT labels (16 windows; reference) | 60.00 ± 0.00 (n=2) |  | 30.00 ± 0.00 (n=2) |  | "
-            "1.00 ± 0.00 (n=2) |  | 30.00 ± 0.00 (n=2) |  |  |  |  |") in md
+    assert prior["cells"]["k600/mAP@0.5"]["n"] == 4      # AherNet's and its paper-switches row's; AherNet^0's lack it
+    assert ("| Fixed windows + GT labels (16 windows; reference) | 60.00 ± 0.00 (n=4) |  | 30.00 ± 0.00 (n=4) |  | "
+            "1.00 ± 0.00 (n=4) |  | 30.00 ± 0.00 (n=4) |  |  |  |  |") in md
+    switches = next(r for r in doc["rows"] if r["name"] == "AherNet (paper switches)")
+    assert switches["paper_row"] is None and switches["cells"]["k600/average_mAP"]["paper"] is None
+    assert "| AherNet (paper switches) | 30.50 ± 0.71 (n=2) |  | 20.50 ± 0.71 (n=2) |  |" in md
     # Table 3: AherNet on th14_anet and the other papers' rows from the paper only
     md3 = (tmp_path / "out" / "table3.md").read_text()
     assert "| AherNet (partial) | 30.50 ± 0.71 (n=2) | 40.33 |" in md3
@@ -288,7 +307,7 @@ def test_dry_run_lists_runs_and_commands(tmp_path, capsys):
               {"train": {"method": "algorithm1", "seed": 1}})
     assert cli.run(["table4", "--scale", "tiny", "--seeds", "2", "--runs", str(runs), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert out.strip().splitlines()[-2] == "dry run: 10 runs (5 row configurations × 2 seeds): 1 reuse, 9 train"
+    assert out.strip().splitlines()[-2] == "dry run: 12 runs (6 row configurations × 2 seeds): 1 reuse, 11 train"
     assert "[reuse] k600 · AherNet · seed 1  (table4: AherNet)" in out
     assert ("-m aher.experiment --setting k600 --config configs/k600_synthetic_tiny.yaml --out "
             f"{runs / 'tiny' / 'k600' / 'ahernet-m' / 'seed1'} --set train.method=moments_only --set train.seed=1 "
@@ -558,9 +577,12 @@ def test_writer_mean_std_paper_column_failures_and_gains(tmp_path):
     assert order["th14_anet/average_mAP"]["kendall_tau"] == pytest.approx(1.0)
     assert ("| TH14→ANet-FG average mAP | AherNet^0 < AherNet_M < AherNet_A- < AherNet < AherNet* | "
             "AherNet^0 < AherNet_M < AherNet_A- < AherNet < AherNet* | +1.00 |") in md
-    # run time: the 29 finished runs of 1 s each (6 + 1 failed runs are not counted)
-    assert doc["run_time"] == {"seconds": 29.0, "timed": 29, "untimed": 0}
-    assert "Run time: 0:00:29 for the 29 timed runs and tests of this table" in md
+    # the paper-switches row has no paper number: in the table, not in the orderings
+    assert rows["AherNet (paper switches)"]["cells"]["th14_anet/average_mAP"]["n"] == 3
+    assert all("AherNet (paper switches)" not in o["ours"] for o in doc["orderings"])
+    # run time: the 35 finished runs of 1 s each (6 + 1 failed runs are not counted)
+    assert doc["run_time"] == {"seconds": 35.0, "timed": 35, "untimed": 0}
+    assert "Run time: 0:00:35 for the 35 timed runs and tests of this table" in md
 
 
 def test_kendall_tau_matches_scipy_and_orderings_need_two_rows():

@@ -68,7 +68,7 @@ def test_local_executor_gives_the_inline_tables_and_runs_side_by_side(tmp_path, 
     assert "local: up to 2 runs at once" in out
 
     records = [json.loads(p.read_text()) for p in (tmp_path / "local").rglob("env.json")]
-    assert len(records) == 12                                         # table4 x 2 seeds + table3's extra rows
+    assert len(records) == 14                                         # table4 x 2 seeds + table3 x 2 seeds
     overlaps = sum(a["start"] < b["end"] and b["start"] < a["end"] for i, a in enumerate(records)
                    for b in records[i + 1:])
     assert overlaps >= len(records) // 2                              # two at a time

@@ -2,7 +2,7 @@
 
 ``tools/slurm-local/start.sh`` starts munged, slurmctld and slurmd on this host (it needs root and
 Debian's ``slurm-wlm`` and ``munge``, which ``.ci/run`` installs); the test is skipped, with the
-reason, where it cannot.  One tiny plan (Table 4: five runs, deterministic, a few iterations) is
+reason, where it cannot.  One tiny plan (Table 4: six runs, deterministic, a few iterations) is
 submitted with ``--no-wait``; one job is cancelled with ``scancel`` while it trains; the plan is
 submitted again (the cancelled run resumes from its snapshot, the others are busy or reused), then
 collected with ``--no-train``.  Its tables must equal those of the same plan run inline.
@@ -103,7 +103,7 @@ def test_slurm_plan_with_a_cancelled_job_gives_the_inlinecomparable_tables(slurm
     assert first.returncode == 0, first.stderr[-3000:]
     assert "tables not written" in first.stdout and not (runs / "tables").exists()
     jobs = _claims(runs)
-    assert len(jobs) == 5 and all(jobs.values()), jobs
+    assert len(jobs) == 6 and all(jobs.values()), jobs
 
     # cancel one job while it trains (after its first snapshot, before its end)
     victim = sorted(jobs)[0]
@@ -121,7 +121,7 @@ def test_slurm_plan_with_a_cancelled_job_gives_the_inlinecomparable_tables(slurm
     assert "took over the stale claim" in second.stdout and f"Slurm job {jobs[victim]}" in second.stdout
     assert "resuming" in second.stdout
     assert "resumed at iteration" in (victim / "train.log").read_text()
-    assert len(list(runs.rglob("slurm/*_submitted.pkl"))) == 6                  # five jobs and one resubmission
+    assert len(list(runs.rglob("slurm/*_submitted.pkl"))) == 7                  # six jobs and one resubmission
 
     _wait(lambda: all(not job_active(j)[0] for j in jobs.values()), 900, "the first jobs to end")
     third = _reproduce(runs, data, "--no-train")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from aher.config import parse_override
 from aher.methods import METHODS
-from aher.reproduce.tables import TABLE_SPECS
+from aher.reproduce.tables import NAMED_EXTRAS, TABLE_SPECS
 
 UNTRIMMED = "untrimmed"                      # the label space of the text's comparison
 
@@ -31,6 +31,8 @@ class RunSpec:
     @property
     def slug(self):
         parts = [METHODS[self.method].slug]
+        if self.extra in NAMED_EXTRAS:
+            return "-".join([*parts, NAMED_EXTRAS[self.extra][0]])
         for key, value in self.extra:
             leaf = key.rsplit(".", 1)[-1]
             parts.append({"num_fc": f"fc{value}", "activation": value.replace("_", ""),
@@ -40,6 +42,8 @@ class RunSpec:
     @property
     def label(self):
         text = METHODS[self.method].label
+        if self.extra in NAMED_EXTRAS:
+            return f"{text} ({NAMED_EXTRAS[self.extra][1]})"
         if self.extra:
             text += " (" + ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in self.extra) + ")"
         return text
