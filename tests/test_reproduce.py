@@ -429,7 +429,7 @@ def test_no_train_never_replaces_committed_tables_by_partial_ones(tmp_path, monk
     with pytest.raises(UserError) as err:
         cli.run(argv)
     message = str(err.value)
-    assert "\n" not in message and message.startswith("--no-train: 1 of 3 runs are not finished (first: ")
+    assert "\n" not in message and message.startswith("--no-train: 1 of the 3 runs the committed tables need are not finished (first: ")
     assert "seed2 has no metrics.json" in message and "--report-dir DIR" in message
     assert not committed.exists() and not (runs / "small" / "tables").exists()
     # a run of other settings in the folder (stale) is not finished either
@@ -456,12 +456,34 @@ def test_no_train_never_replaces_committed_tables_by_partial_ones(tmp_path, monk
         cli.run([*argv, "--force"])
 
 
+def test_committed_table1_and_fig6_need_seed_0_of_their_own_runs_only(tmp_path, monkeypatch, capsys):
+    install_entry(tmp_path, monkeypatch, FAKE_ENTRY.replace(
+        'if sets["train.method"] not in ("algorithm1", "oracle", "zero", "oracle_untrimmed"):', "if False:"))
+    committed = tmp_path / "committed"
+    monkeypatch.setattr(cli, "COMMITTED_DIR", committed)
+    runs = tmp_path / "runs"
+    assert cli.run(["table1", "fig6", "--seeds", "1", "--runs", str(runs)]) == 0     # seed 0 of every row
+    assert not committed.exists()                                                      # --seeds 1: not committed
+    capsys.readouterr()
+    assert cli.run(["table1", "fig6", "--no-train", "--runs", str(runs)]) == 0
+    doc = json.loads((committed / "table1.json").read_text())
+    cell = next(r for r in doc["rows"] if r["name"] == "3-fc, ELU")["cells"]["anet_split/average_mAP"]
+    assert (cell["n"], cell["missing"], cell["failed"]) == (1, 2, 0)
+    assert "(n=1; 2 not run)" in (committed / "fig6.md").read_text()
+    # Table 2 needs all three seeds of its 14 row configurations (42 runs, 28 missing, the ones it shares with
+    # Table 1 included) and seed 0 of AherNet_M, AherNet_A- and the paper switches (6 missing); Table 1 alone 14 more
+    (committed / "table1.json").unlink()
+    with pytest.raises(UserError, match=r"--no-train: 34 of the 56 runs the committed tables need are not finished"):
+        cli.run(["table1", "table2", "--no-train", "--runs", str(runs)])
+    assert not (committed / "table1.json").exists() and not (committed / "table2.json").exists()
+
+
 def test_no_train_refusal_is_one_line_and_writes_nothing(tmp_path):
     """The real command against the real committed folder (checked byte for byte by the fixture)."""
     proc = subprocess.run([sys.executable, "-m", "aher.reproduce", "table3", "--no-train", "--runs",
                            str(tmp_path / "runs")], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: --no-train: 3 of 3 runs are not finished")
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: --no-train: 3 of the 3 runs the committed tables need are not finished")
     assert "replace the committed ones in reports/reproduce with partial ones; nothing written" in proc.stderr
     assert not (tmp_path / "runs").exists()
 

@@ -12,15 +12,17 @@ only: a missing run is "not run" (not a failure).  User errors are one line with
 ``--executor inline|local|slurm`` chooses where the runs train (:mod:`aher.reproduce.executors`);
 runs held by another invocation or by an active Slurm job are "busy" and skipped.  When runs of
 the plan are still unfinished after training (busy, or left to Slurm jobs by ``--no-wait``), the
-tables are not written for ``--no-wait`` or for the committed folder: a later invocation writes
-them once those runs have ended.
+tables are not written for ``--no-wait``, nor for the committed folder when the committed tables
+need one of them: a later invocation writes them once those runs have ended.
 
 Where the tables go (``report_destination``): ``--report-dir DIR`` (old name ``--out``) when given;
 otherwise ``reports/reproduce`` for the plan the committed tables there were made from
 (``COMMITTED_PLAN``: synthetic data, scale small, 3 seeds, the default configs, no ``--set``), and
 ``<runs>/<scale>/tables`` for any other plan.  A ``--no-train`` invocation bound for the committed
-folder by default is refused (one line, exit code 2, nothing written) when a run of the plan is not
-finished, since its tables would replace committed cells with "not run" or "failed" ones.  The
+folder by default is refused (one line, exit code 2, nothing written) when a run the committed tables
+need is not finished (every seed of Tables 2-4, seed 0 of the runs only Table 1 and Fig. 6 use:
+``TableSpec.committed_seeds``), since its tables would replace committed cells with "not run" or
+"failed" ones; the runs beyond that show with the seeds that exist.  The
 folder is printed before the runs start and after the tables are written.
 """
 
@@ -41,7 +43,7 @@ from aher.reproduce.report import write_tables
 from aher.reproduce.executors import add_executor_arguments, check_executor_arguments, make_executor
 from aher.reproduce.runner import command, display_path, execute, hms, inspect_run, test_command
 from aher.reproduce.stats import run_time
-from aher.reproduce.tables import TABLE_NAMES, expand_tables, settings_needed
+from aher.reproduce.tables import TABLE_NAMES, TABLE_SPECS, expand_tables, settings_needed
 
 #: the plan the committed tables in ``COMMITTED_DIR`` were made from (recorded in their JSON:
 #: ``data``, ``scale``, ``seeds``, ``configs``); only this plan writes there by default
@@ -136,17 +138,27 @@ def report_destination(args, configs, runs_root, scale_dir):
     return Path(runs_root) / scale_dir / "tables", f"not the committed plan: {mismatch}", False
 
 
+def committed_requires(run):
+    """Whether the committed tables need ``run``: some table using it needs its seed
+    (``TableSpec.committed_seeds``; Table 1 and Fig. 6 need seed 0 of their own runs only)."""
+    needed = [TABLE_SPECS[table].committed_seeds for table, _ in run.uses]
+    return any(n is None or run.spec.seed < n for n in needed)
+
+
 def check_no_train_complete(plan, out_dir):
-    """``--no-train`` into the committed folder: every run of the plan must be finished (UserError)."""
+    """``--no-train`` into the committed folder: every run the committed tables need must be finished
+    (UserError); the other runs are shown with the seeds that exist."""
+    required = [run for run in plan if committed_requires(run)]
     unfinished = []
-    for run in plan:
+    for run in required:
         state, reason = inspect_run(run.out, run.overrides)
         if state != "reuse":
             unfinished.append(reason or f"{display_path(run.out)} has no metrics.json")
     if unfinished:
-        raise UserError(f"--no-train: {len(unfinished)} of {len(plan)} runs are not finished (first: {unfinished[0]}), "
-                        f"so the tables would replace the committed ones in {display_path(out_dir)} with partial "
-                        "ones; nothing written (train them first, or pass --report-dir DIR)")
+        raise UserError(f"--no-train: {len(unfinished)} of the {len(required)} runs the committed tables need are not "
+                        f"finished (first: {unfinished[0]}), so the tables would replace the committed ones in "
+                        f"{display_path(out_dir)} with partial ones; nothing written (train them first, or pass "
+                        "--report-dir DIR)")
 
 
 def print_plan(plan, force, log=print):
@@ -217,10 +229,10 @@ def run(argv):
     executor = make_executor(args) if not args.no_train else None
     print(f"tables: {display_path(out_dir)} ({why})", flush=True)
     results = execute(plan, force=args.force, train=not args.no_train, executor=executor)
-    unfinished = sum(r.spec not in results for r in plan)
-    if unfinished and (args.no_wait or committed):
+    unfinished = [run for run in plan if run.spec not in results]
+    if (unfinished and args.no_wait) or (committed and any(committed_requires(run) for run in unfinished)):
         _print_totals(results)
-        print(f"{unfinished} of {len(plan)} runs are not finished (busy, or left to their Slurm jobs): tables not "
+        print(f"{len(unfinished)} of {len(plan)} runs are not finished (busy, or left to their Slurm jobs): tables not "
               f"written; once they end, rerun the same command (or add --no-train) to write them", flush=True)
         return 1 if any(r.status == "failed" for r in results.values()) else 0
     meta = {"data": args.data, "scale": args.scale if args.data == "synthetic" else None, "precision": args.precision,
