@@ -59,7 +59,8 @@ FAKE_ENTRY = textwrap.dedent("""
     (out / "config.yaml").write_text(json.dumps(config))
     m = 0.1 + 0.01 * seed + (0.3 if "--label-space" in args else 0.0)     # a test on the untrimmed-set classes
     metrics = {"mAP@0.5": m + 0.2, "mAP@0.75": m + 0.1, "mAP@0.95": m - 0.05, "average_mAP": m,
-               "AR@100": 50.0 + seed, "AUC": 40.0 + seed, "video_accuracy": 0.5}
+               "AR@100": 50.0 + seed, "AUC": 40.0 + seed, "video_accuracy": 0.5,
+               "iteration": int(sets.get("train.iterations", 600))}
     if sets["train.method"] != "zero":          # AherNet^0 stands for a run made before the references
         metrics.update({"average_mAP_gt_labels": m + 0.25, "mAP@0.5_gt_labels": m + 0.4,
                         "prior_average_mAP_video_labels": 0.05, "prior_average_mAP_gt_labels": 0.3,
@@ -245,6 +246,7 @@ def test_cli_writes_tables_and_exits_nonzero_on_failed_rows(tmp_path, fake_entry
     assert code == 1
     doc = json.loads((tmp_path / "out" / "table4.json").read_text())
     assert doc["scale"] == "tiny" and doc["seeds"] == [0, 1] and "--seeds 2" in doc["command"]
+    assert doc["iterations"] == [6] and "; runs of 6 iterations; seeds 0, 1." in (tmp_path / "out" / "table4.md").read_text()
     ahernet = next(r for r in doc["rows"] if r["name"] == "AherNet")
     cell = ahernet["cells"]["k600/average_mAP"]
     assert cell["n"] == 2 and cell["mean"] == pytest.approx(10.5) and cell["std"] == pytest.approx(0.7071, abs=1e-4)
@@ -379,7 +381,7 @@ def test_precision_runs_in_their_own_folders_and_is_recorded(tmp_path, fake_entr
                     "mixed_bfloat16"]) == 0
     doc = json.loads((runs / "tiny-mixed_bfloat16" / "tables" / "table3.json").read_text())
     assert doc["precision"] == "mixed_bfloat16"
-    assert "; precision `mixed_bfloat16`; seeds 0." in (runs / "tiny-mixed_bfloat16" / "tables" / "table3.md").read_text()
+    assert "; precision `mixed_bfloat16`; runs of 600 iterations; seeds 0." in (runs / "tiny-mixed_bfloat16" / "tables" / "table3.md").read_text()
     args = cli.build_parser().parse_args(["all", "--precision", "mixed_bfloat16"])
     assert cli.committed_plan_mismatch(args, cli.default_configs(args, SETTINGS)) == \
         "--precision mixed_bfloat16; committed: --precision float32"

@@ -36,8 +36,8 @@ def collect_table(table, seeds, results, meta=None):
     cols = _columns(spec)
     failures = []
     rows = [_row_entry(table, spec, row, seeds, results, failures) for row in spec.rows]
-    doc = {"table": table, "title": spec.title, **(meta or {}), "seeds": list(seeds), "units": UNITS,
-           "columns": cols, "rows": rows, "paper_only_rows": _paper_only_rows(table, spec), "failures": failures,
+    doc = {"table": table, "title": spec.title, **(meta or {}), "seeds": list(seeds),
+           "iterations": _iterations(spec, seeds, results), "units": UNITS, "columns": cols, "rows": rows, "paper_only_rows": _paper_only_rows(table, spec), "failures": failures,
            "notes": [], "reference_columns": _reference_columns(spec),
            "reference_rows": [_prior_row(spec, rows, results)]}
     if spec.untrimmed_rows:
@@ -47,6 +47,19 @@ def collect_table(table, seeds, results, meta=None):
                                + [r for t in doc.get("text_untrimmed_classes", []) for r in t["runs"]])
     _add_table_text(doc, table, spec, rows)
     return doc
+
+
+def _iterations(spec, seeds, results):
+    """The distinct training lengths (the tested snapshot's iteration in metrics.json) of the table's
+    finished runs: one value when every run has the configured length."""
+    found = set()
+    for row in spec.rows:
+        for setting in spec.settings:
+            for seed in seeds:
+                res = results.get(RunSpec(setting, row.method, tuple(row.extra), seed))
+                if res is not None and res.status not in ("failed", "missing") and (res.metrics or {}).get("iteration"):
+                    found.add(int(res.metrics["iteration"]))
+    return sorted(found)
 
 
 def _columns(spec):

@@ -95,6 +95,7 @@ def _intro_lines(doc, has_paper):
     scale = doc.get("scale")
     lines += [f"Data: **{doc.get('data', '?')}**" + (f" (scale `{scale}`)" if scale else "")
               + (f"; precision `{doc['precision']}`" if doc.get("precision") else "")
+              + (f"; runs of {', '.join(map(str, doc['iterations']))} iterations" if doc.get("iterations") else "")
               + f"; seeds {', '.join(map(str, doc['seeds']))}. Ours: mean ± sample std over the finished seeds "
               "(n); numbers in percent (mAP over tIoU 0.5:0.05:0.95 unless a tIoU is named; AUC of AR@AN). "
               + ("Paper: the reference §12 (real P3D features at paper scale)." if has_paper else ""), ""]
