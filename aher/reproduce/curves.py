@@ -178,6 +178,9 @@ def plot_curves(doc, path):
                             label=f"{curve['label']} s{curve['seed']}")
             ax.set_title(f"{setting}: {metric}", fontsize=8)
             ax.tick_params(labelsize=7)
+            if metric in DIAGNOSTICS:            # fractions: chance (0.5) and full separation (1.0) in view
+                ax.set_ylim(0.4, 1.02)
+                ax.axhline(0.5, color="grey", linestyle=":", linewidth=0.8)
             if row == 0 and col == 0:
                 ax.legend(fontsize=6)
     fig.tight_layout()
