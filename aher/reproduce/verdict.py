@@ -1,0 +1,273 @@
+"""The paper's claims decided from the written tables and learning curves, one line each.
+
+  python -m aher.reproduce.verdict [--tables reports/reproduce] [--curves reports/curves/curves.json]
+      [--out reports/reproduce/verdict.md]
+
+Contract: reads ``table2.json``, ``table4.json``, ``fig6.json`` (``python -m aher.reproduce``) and
+``curves.json`` (``python -m aher.reproduce.curves``) and writes ``verdict.md`` and ``verdict.json``
+beside ``--out``: per claim and column one decision, ``holds``, ``does not hold`` or ``cannot be
+decided`` (the decisions are the ``DECISIONS`` strings), with the numbers it rests on.
+
+* A claim "A > B" on a column is Welch's t-test of the two rows' per-seed values (two-sided,
+  ``ALPHA`` = 0.05): holds when A's mean is the higher and p < ALPHA, does not hold when it is the
+  lower and p < ALPHA, cannot be decided otherwise or when a side has fewer than two values (the
+  line says n and the direction).
+* Table 2's and Table 4's orderings on average mAP, one claim per column made of the claims "A > B"
+  for each neighbouring pair of the paper's order (does not hold when a pair does not, holds when
+  all do, else cannot be decided), shown with Kendall's tau-b of the table (1 = the paper's order).
+* The text's gains: context (AherNet_A- > AherNet_M), adversarial (AherNet > AherNet_A-), weight
+  transfer (AherNet > AherNet^-), on average mAP of Tables 2 and 4.
+* Fig. 6: AherNet* with a fraction f of the annotations is below AherNet for f <= 0.5 and above it
+  for f > 0.5 (the paper's text): per setting one claim made of the fractions, combined as above.
+* Fig. 5: the generated context is indistinguishable from real background. Per setting, from the
+  last tested snapshot of the AherNet curve: holds when the linear probe's AUC (input features) is
+  at most ``PROBE_CHANCE`` = 0.6, does not hold when it is at least ``PROBE_SEPARABLE`` = 0.75,
+  cannot be decided between; the discriminator's accuracy is shown beside it.
+* Beside the claims (no paper claim): AherNet with the paper-side switches against AherNet.
+A missing file or row gives "cannot be decided" with the reason, never an error.
+Limits: decides on the numbers as written; it trains and tests nothing.
+"""
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from aher.cli import run_main
+from aher.paths import PROJECT_ROOT
+from aher.reproduce.process import display_path
+
+ALPHA = 0.05
+PROBE_CHANCE = 0.6
+PROBE_SEPARABLE = 0.75
+DECISIONS = ("holds", "does not hold", "cannot be decided")
+PAPER_ORDER = ("AherNet^0", "AherNet^-", "AherNet_M", "AherNet_A-", "AherNet", "AherNet*")
+GAINS = (("context gain", "AherNet_A-", "AherNet_M"), ("adversarial gain", "AherNet", "AherNet_A-"),
+         ("weight-transfer gain", "AherNet", "AherNet^-"))
+SWITCHES_ROW = "AherNet (paper switches)"
+
+
+def compare(better, worse):
+    """The decision on "mean of ``better`` > mean of ``worse``" from the two lists of per-seed values."""
+    a, b = [float(v) for v in better], [float(v) for v in worse]
+    out = {"better_mean": _mean(a), "worse_mean": _mean(b), "n": [len(a), len(b)], "p": None}
+    if not a or not b:
+        return {**out, "decision": DECISIONS[2], "why": "no value" + ("" if a else " of the first row")
+                + ("" if b else " of the second row")}
+    out["difference"] = out["better_mean"] - out["worse_mean"]
+    if len(a) < 2 or len(b) < 2:
+        return {**out, "decision": DECISIONS[2], "why": f"n = {len(a)} vs {len(b)}: no test below 2 seeds"}
+    if max(a) == min(a) and max(b) == min(b):       # no spread: the test is undefined, equal means decide nothing
+        p = 0.0 if a[0] != b[0] else 1.0
+    else:
+        from scipy.stats import ttest_ind      # imported here: scipy.stats is slow to import
+        p = float(ttest_ind(a, b, equal_var=False).pvalue)
+    out["p"] = p
+    if p < ALPHA:
+        return {**out, "decision": DECISIONS[0] if out["difference"] > 0 else DECISIONS[1], "why": None}
+    return {**out, "decision": DECISIONS[2], "why": f"p = {p:.2f} >= {ALPHA} at n = {len(a)} vs {len(b)}"}
+
+
+def _mean(values):
+    return sum(values) / len(values) if values else None
+
+
+def _rows(doc):
+    return {row["name"]: row for row in doc.get("rows", [])}
+
+
+def _values(rows, name, key):
+    cell = rows.get(name, {}).get("cells", {}).get(key) or {}
+    return cell.get("values") or []
+
+
+def _claim(claim, where, better, worse, result):
+    return {"claim": claim, "where": where, "better": better, "worse": worse, **result}
+
+
+def _missing(claim, where, why):
+    return {"claim": claim, "where": where, "decision": DECISIONS[2], "why": why}
+
+
+def table_claims(doc, key, title):
+    """The ordering, the text's gains and the paper-switches comparison on one column of a table."""
+    rows = _rows(doc)
+    out = []
+    tau = next((o.get("kendall_tau") for o in doc.get("orderings", []) if o["key"] == key), None)
+    order = [name for name in PAPER_ORDER if name in rows]
+    pairs = [_claim("ordering pair", title, higher, lower, compare(_values(rows, higher, key), _values(rows, lower, key)))
+             for lower, higher in zip(order, order[1:])]
+    if pairs:
+        out.append({"claim": "ordering " + " < ".join(order), "where": title, "decision": combine(pairs),
+                    "kendall_tau": tau, "parts": pairs, "why": None})
+    for name, better, worse in GAINS:
+        if better in rows and worse in rows:
+            out.append(_claim(name, title, better, worse, compare(_values(rows, better, key), _values(rows, worse, key))))
+    if SWITCHES_ROW in rows and "AherNet" in rows:
+        out.append(_claim("paper switches (no paper claim)", title, SWITCHES_ROW, "AherNet",
+                          compare(_values(rows, SWITCHES_ROW, key), _values(rows, "AherNet", key))))
+    return tau, out
+
+
+def combine(parts):
+    """One decision for a claim made of parts: does not hold when a part does not, holds when all do."""
+    decisions = {p["decision"] for p in parts}
+    if DECISIONS[1] in decisions:
+        return DECISIONS[1]
+    return DECISIONS[0] if decisions == {DECISIONS[0]} else DECISIONS[2]
+
+
+def fig6_claims(doc):
+    """Per setting: AherNet* at each annotation fraction against AherNet, below it up to 50 %, above it beyond."""
+    rows = _rows(doc)
+    out = []
+    for col in doc.get("columns", []):
+        if col["metric"] != "average_mAP":
+            continue
+        parts = []
+        for name in rows:
+            if not name.startswith("AherNet* ("):
+                continue
+            fraction = float(name.split("(")[1].split()[0]) / 100
+            star, ahernet = _values(rows, name, col["key"]), _values(rows, "AherNet", col["key"])
+            below = fraction <= 0.5
+            parts.append({"fraction": fraction, **_claim(
+                f"AherNet* {'below' if below else 'above'} AherNet at {fraction:.0%}", col["title"],
+                *(("AherNet", name) if below else (name, "AherNet")),
+                compare(ahernet, star) if below else compare(star, ahernet))})
+        if parts:
+            out.append({"claim": "Fig. 6: AherNet* overtakes AherNet only above 50 % of the annotations",
+                        "where": col["title"], "decision": combine(parts), "parts": parts, "why": None})
+    return out
+
+
+def fig5_claims(curves):
+    """Per setting: the last tested snapshot of the AherNet curve with its probe AUC."""
+    out = []
+    for curve in curves.get("curves", []):
+        if curve.get("method") != "algorithm1":
+            continue
+        where = f"{curve['setting']} (curve, seed {curve['seed']})"
+        points = [p for p in curve.get("points", []) if p.get("probe_auc_input") is not None]
+        if curve.get("status") != "finished" or not points:
+            out.append(_missing("Fig. 5: generated context indistinguishable from real background", where,
+                                f"no tested snapshot with diagnostics ({curve.get('status')})"))
+            continue
+        last = points[-1]
+        auc, acc = last["probe_auc_input"], last.get("discriminator_accuracy")
+        decision = DECISIONS[0] if auc <= PROBE_CHANCE else DECISIONS[1] if auc >= PROBE_SEPARABLE else DECISIONS[2]
+        out.append({"claim": "Fig. 5: generated context indistinguishable from real background", "where": where,
+                    "decision": decision, "iteration": last["iteration"], "probe_auc_input": auc,
+                    "probe_auc_layer_1": last.get("probe_auc_layer_1"), "discriminator_accuracy": acc,
+                    "why": None if decision != DECISIONS[2] else
+                    f"probe AUC {auc:.2f} between {PROBE_CHANCE} and {PROBE_SEPARABLE}"})
+    return out
+
+
+def _load(path):
+    try:
+        return json.loads(Path(path).read_text()), None
+    except (OSError, ValueError) as exc:
+        return None, f"{display_path(path)}: unreadable ({exc.__class__.__name__})"
+
+
+def build_verdict(tables_dir, curves_path):
+    """The verdict document from the tables' folder and the curves' JSON."""
+    tables_dir = Path(tables_dir)
+    doc = {"tables": display_path(tables_dir), "curves": display_path(curves_path), "alpha": ALPHA,
+           "orderings": [], "claims": []}
+    for table in ("table2", "table4"):
+        tdoc, error = _load(tables_dir / f"{table}.json")
+        if error:
+            doc["claims"].append(_missing(f"{table}: ordering and gains", table, error))
+            continue
+        for col in tdoc["columns"]:
+            if col["metric"] not in ("average_mAP", "AUC"):
+                continue
+            tau, claims = table_claims(tdoc, col["key"], f"{table} {col['title']}")
+            doc["orderings"].append({"table": table, "column": col["title"], "kendall_tau": tau,
+                                     "seeds": tdoc.get("seeds"), "iterations": tdoc.get("iterations")})
+            if col["metric"] == "average_mAP":            # the paper's claims are on average mAP; AUC: tau only
+                doc["claims"] += claims
+    fdoc, error = _load(tables_dir / "fig6.json")
+    doc["claims"] += fig6_claims(fdoc) if fdoc else [_missing("Fig. 6 crossing", "fig6", error)]
+    cdoc, error = _load(curves_path)
+    doc["claims"] += fig5_claims(cdoc) if cdoc else [_missing("Fig. 5 indistinguishability", "curves", error)]
+    return doc
+
+
+def _num(value, digits=2):
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def claim_line(c):
+    """One claim as a Markdown table row."""
+    if c["claim"].startswith("Fig. 5") and "probe_auc_input" in c:
+        numbers = (f"probe AUC {_num(c['probe_auc_input'])} (input), {_num(c.get('probe_auc_layer_1'))} (layer 1); "
+                   f"discriminator accuracy {_num(c.get('discriminator_accuracy'))} at iteration {c['iteration']}")
+    elif "parts" in c:
+        numbers = ("τ = " + _num(c["kendall_tau"]) + "; " if "kendall_tau" in c else "") + "; ".join(
+            f"{part['better']} {_num(part.get('better_mean'))} vs {part['worse']} {_num(part.get('worse_mean'))}: "
+            f"{part['decision']}" + (f" (p = {part['p']:.3f})" if part.get("p") is not None else f" ({part['why']})"
+                                     if part.get("why") else "") for part in c["parts"])
+    elif "better_mean" in c:
+        numbers = (f"{c['better']} {_num(c['better_mean'])} vs {c['worse']} {_num(c['worse_mean'])} "
+                   f"(difference {_num(c.get('difference'))}, n = {c['n'][0]} vs {c['n'][1]}"
+                   + (f", p = {c['p']:.3f}" if c.get("p") is not None else "") + ")")
+    else:
+        numbers = ""
+    why = f" — {c['why']}" if c.get("why") else ""
+    return f"| {c['claim']} | {c['where']} | **{c['decision']}** | {numbers}{why} |"
+
+
+def render_markdown(doc, command):
+    lines = ["# Verdict on the paper's claims", "",
+             f"Written by `{command}` from `{doc['tables']}` and `{doc['curves']}`. A claim \"A > B\" is Welch's "
+             f"t-test of the seeds' values (two-sided, alpha {doc['alpha']}): **holds** / **does not hold** when "
+             "significant in the paper's / the opposite direction, **cannot be decided** otherwise or below 2 "
+             f"seeds. Fig. 5: linear-probe AUC of generated vs real background <= {PROBE_CHANCE} holds, >= "
+             f"{PROBE_SEPARABLE} does not hold. Numbers in percent as in the tables; probe and discriminator "
+             "values are fractions.", "", "## Orderings (Kendall's tau-b against the paper's numbers)", "",
+             "| table | column | tau | seeds | iterations |", "|---|---|---:|---|---|"]
+    for o in doc["orderings"]:
+        lines.append(f"| {o['table']} | {o['column']} | {_num(o['kendall_tau'])} | "
+                     f"{', '.join(map(str, o['seeds'] or []))} | {', '.join(map(str, o.get('iterations') or [])) or '–'} |")
+    lines += ["", "## Claims", "", "| claim | where | decision | numbers |", "|---|---|---|---|"]
+    lines += [claim_line(c) for c in doc["claims"]]
+    counts = {d: sum(c["decision"] == d for c in doc["claims"] if "no paper claim" not in c["claim"])
+              for d in DECISIONS}
+    lines += ["", "Paper claims: " + ", ".join(f"{n} {d}" for d, n in counts.items()) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="python -m aher.reproduce.verdict", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tables", default=str(PROJECT_ROOT / "reports" / "reproduce"),
+                   help="folder of table2/table4/fig6.json (default: reports/reproduce)")
+    p.add_argument("--curves", default=str(PROJECT_ROOT / "reports" / "curves" / "curves.json"))
+    p.add_argument("--out", default=str(PROJECT_ROOT / "reports" / "reproduce" / "verdict.md"),
+                   help="Markdown file; the JSON goes beside it (default: reports/reproduce/verdict.md)")
+    return p
+
+
+def run(argv):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    doc = build_verdict(args.tables, args.curves)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = "python -m aher.reproduce.verdict" + ("" if not argv else " " + " ".join(argv))
+    out.with_suffix(".json").write_text(json.dumps({"command": command, **doc}, indent=1) + "\n")
+    out.write_text(render_markdown(doc, command))
+    print(f"wrote {display_path(out)} and {out.with_suffix('.json').name}")
+    return 0
+
+
+def main(argv=None):
+    return run_main(run, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
