@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from aher.errors import UserError
 from aher.paths import PROJECT_ROOT
 from aher.reproduce import verdict
 from aher.reproduce.verdict import DECISIONS, build_verdict, compare, run
@@ -125,6 +126,9 @@ def test_cli_writes_markdown_and_json_and_missing_inputs_are_undecided(tmp_path,
             "(difference 12.00, n = 3 vs 3, p = ") in md
     assert "| table2 | anet_split average mAP | 0.50 | 0, 1, 2 | 1500 |" in md
     assert md.rstrip().endswith("cannot be decided.")
+    with pytest.raises(UserError, match="--tables .*nowhere: no such folder"):
+        run(["--tables", str(tmp_path / "nowhere"), "--out", str(tmp_path / "other" / "v.md")])
+    assert not (tmp_path / "other").exists()
 
 
 def test_the_committed_tables_and_curves_give_every_claim(tmp_path):

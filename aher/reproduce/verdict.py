@@ -24,7 +24,8 @@ decided`` (the decisions are the ``DECISIONS`` strings), with the numbers it res
   at most ``PROBE_CHANCE`` = 0.6, does not hold when it is at least ``PROBE_SEPARABLE`` = 0.75,
   cannot be decided between; the discriminator's accuracy is shown beside it.
 * Beside the claims (no paper claim): AherNet with the paper-side switches against AherNet.
-A missing file or row gives "cannot be decided" with the reason, never an error.
+A missing file or row gives "cannot be decided" with the reason; a ``--tables`` folder that does not
+exist is a one-line error.
 Limits: decides on the numbers as written; it trains and tests nothing.
 """
 
@@ -35,6 +36,7 @@ import sys
 from pathlib import Path
 
 from aher.cli import run_main
+from aher.errors import UserError
 from aher.paths import PROJECT_ROOT
 from aher.reproduce.process import display_path
 
@@ -255,6 +257,8 @@ def build_parser():
 def run(argv):
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if not Path(args.tables).is_dir():
+        raise UserError(f"--tables {args.tables}: no such folder (the folder of table2.json, table4.json, fig6.json)")
     doc = build_verdict(args.tables, args.curves)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
