@@ -254,8 +254,8 @@ def run(argv):
                       args.every, args.overrides)
     executor = None if args.no_train else make_executor(args)
     results = execute(plan, train=not args.no_train, executor=executor)
-    meta = {"command": "python -m aher.reproduce.curves " + shlex.join(argv), "date": f"{datetime.datetime.now():%Y-%m-%d %H:%M}",
-            "scale": args.scale, "iterations": args.iterations, "every": args.every}
+    meta = {"command": "python -m aher.reproduce.curves " + shlex.join(argv),
+            "date": f"{datetime.datetime.now():%Y-%m-%d %H:%M}", "scale": args.scale, "iterations": args.iterations, "every": args.every}
     doc = collect(plan, results, meta)
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "curves.json").write_text(json.dumps(doc, indent=1) + "\n")

@@ -37,9 +37,9 @@ def collect_table(table, seeds, results, meta=None):
     failures = []
     rows = [_row_entry(table, spec, row, seeds, results, failures) for row in spec.rows]
     doc = {"table": table, "title": spec.title, **(meta or {}), "seeds": list(seeds),
-           "iterations": _iterations(spec, seeds, results), "units": UNITS, "columns": cols, "rows": rows, "paper_only_rows": _paper_only_rows(table, spec), "failures": failures,
-           "notes": [], "reference_columns": _reference_columns(spec),
-           "reference_rows": [_prior_row(spec, rows, results)]}
+           "iterations": _iterations(spec, seeds, results), "units": UNITS, "columns": cols, "rows": rows,
+           "paper_only_rows": _paper_only_rows(table, spec), "failures": failures, "notes": [],
+           "reference_columns": _reference_columns(spec), "reference_rows": [_prior_row(spec, rows, results)]}
     if spec.untrimmed_rows:
         doc["text_untrimmed_classes"] = _untrimmed_classes(spec, seeds, results, failures)
     doc["orderings"] = orderings(rows, cols)

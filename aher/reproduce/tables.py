@@ -3,8 +3,8 @@
 Contract: ``TABLE_SPECS[name]`` is a :class:`TableSpec` for every name of ``TABLE_NAMES``.  A row
 is (our label, ``train.method``, extra config overrides ((key, value), ...), the paper's row name,
 or None for a row the paper does not have, such as AherNet with the paper's side of the §11.1
-switches, ``PAPER_SWITCHES``); every row is run on every setting of its table.  Table 1 also has the rows of the text's
-comparison on the untrimmed-set classes (``untrimmed_rows``); Fig. 6 has AherNet* at each
+switches, ``PAPER_SWITCHES``); every row is run on every setting of its table.  Table 1 also has
+the rows of the text's comparison on the untrimmed-set classes (``untrimmed_rows``); Fig. 6 has AherNet* at each
 annotation fraction of ``FRACTIONS`` beside AherNet.  ``committed_seeds`` is how many seeds of a
 table's runs the committed tables need (Table 1 and Fig. 6: 1, their other runs are shown with the
 seeds that exist; every other table: all of ``--seeds``).
@@ -52,6 +52,11 @@ def _fraction(f):
     return () if f == 1.0 else (("data.annotation_fraction", repr(f)),)
 
 
+def fig6_row_name(fraction):
+    """Fig. 6's row of AherNet* trained with ``fraction`` of the temporal annotations."""
+    return f"AherNet* ({100 * fraction:g} % annotations)"
+
+
 # AherNet with the paper's side of every discrepancy of the reference §11.1 that is a config switch
 # (item number in the comment); the upstream defaults stay the AherNet row.  Left out: pre-training M
 # (item 12: the paper gives no length for it) and what no switch changes (items 5, 13-15).
@@ -69,6 +74,7 @@ PAPER_SWITCHES = (
 )
 # extras that are named as a whole in run folders and labels: (slug part, label part)
 NAMED_EXTRAS = {PAPER_SWITCHES: ("paper-switches", "paper switches")}
+PAPER_SWITCHES_ROW = "AherNet (paper switches)"
 
 
 TABLE_SPECS = {
@@ -93,7 +99,7 @@ TABLE_SPECS = {
         Row("AherNet_M", "moments_only", (), "AherNet_M"),
         Row("AherNet_A-", "no_adversary", (), "AherNet_A-"),
         Row("AherNet", "algorithm1", (), "AherNet"),
-        Row("AherNet (paper switches)", "algorithm1", PAPER_SWITCHES),
+        Row(PAPER_SWITCHES_ROW, "algorithm1", PAPER_SWITCHES),
         Row("AherNet*", "oracle", (), "AherNet*"),
     )),
     "table3": TableSpec("table3", paper_numbers.TABLE3["title"], ("th14_anet",),
@@ -107,10 +113,10 @@ TABLE_SPECS = {
         Row("AherNet_M", "moments_only", (), "AherNet_M"),
         Row("AherNet_A-", "no_adversary", (), "AherNet_A-"),
         Row("AherNet", "algorithm1", (), "AherNet"),
-        Row("AherNet (paper switches)", "algorithm1", PAPER_SWITCHES),
+        Row(PAPER_SWITCHES_ROW, "algorithm1", PAPER_SWITCHES),
     )),
     "fig6": TableSpec("fig6", paper_numbers.FIG6["title"], ("anet_split", "th14_anet"), ("average_mAP", "AUC"), (
-        *(Row(f"AherNet* ({100 * f:g} % annotations)", "oracle", _fraction(f)) for f in FRACTIONS),
+        *(Row(fig6_row_name(f), "oracle", _fraction(f)) for f in FRACTIONS),
         Row("AherNet", "algorithm1", ()),
     ), committed_seeds=1),
 }

@@ -39,6 +39,7 @@ from aher.cli import run_main
 from aher.errors import UserError
 from aher.paths import PROJECT_ROOT
 from aher.reproduce.process import display_path
+from aher.reproduce.tables import FRACTIONS, PAPER_SWITCHES_ROW, fig6_row_name
 
 ALPHA = 0.05
 PROBE_CHANCE = 0.6
@@ -47,7 +48,6 @@ DECISIONS = ("holds", "does not hold", "cannot be decided")
 PAPER_ORDER = ("AherNet^0", "AherNet^-", "AherNet_M", "AherNet_A-", "AherNet", "AherNet*")
 GAINS = (("context gain", "AherNet_A-", "AherNet_M"), ("adversarial gain", "AherNet", "AherNet_A-"),
          ("weight-transfer gain", "AherNet", "AherNet^-"))
-SWITCHES_ROW = "AherNet (paper switches)"
 
 
 def compare(better, worse):
@@ -106,9 +106,9 @@ def table_claims(doc, key, title):
     for name, better, worse in GAINS:
         if better in rows and worse in rows:
             out.append(_claim(name, title, better, worse, compare(_values(rows, better, key), _values(rows, worse, key))))
-    if SWITCHES_ROW in rows and "AherNet" in rows:
-        out.append(_claim("paper switches (no paper claim)", title, SWITCHES_ROW, "AherNet",
-                          compare(_values(rows, SWITCHES_ROW, key), _values(rows, "AherNet", key))))
+    if PAPER_SWITCHES_ROW in rows and "AherNet" in rows:
+        out.append(_claim("paper switches (no paper claim)", title, PAPER_SWITCHES_ROW, "AherNet",
+                          compare(_values(rows, PAPER_SWITCHES_ROW, key), _values(rows, "AherNet", key))))
     return tau, out
 
 
@@ -128,10 +128,10 @@ def fig6_claims(doc):
         if col["metric"] != "average_mAP":
             continue
         parts = []
-        for name in rows:
-            if not name.startswith("AherNet* ("):
+        for fraction in FRACTIONS:
+            name = fig6_row_name(fraction)
+            if name not in rows:
                 continue
-            fraction = float(name.split("(")[1].split()[0]) / 100
             star, ahernet = _values(rows, name, col["key"]), _values(rows, "AherNet", col["key"])
             below = fraction <= 0.5
             parts.append({"fraction": fraction, **_claim(
