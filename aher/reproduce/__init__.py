@@ -28,6 +28,8 @@ Where each part lives:
 * ``report``   -- writing the tables' files and Fig. 6's plot (``write_tables``)
 * ``cli``      -- the command line (``run``, ``main``), where the tables go (``report_destination``);
   ``__main__`` runs it
+* ``records``  -- finished runs' results saved to one file and restored into run folders
+  (``python -m aher.reproduce.records save|restore``)
 
 Limits: no parallel runs; the plot is ``aher.plots.fig6``'s.
 """
