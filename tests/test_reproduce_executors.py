@@ -7,6 +7,7 @@ import json
 import os
 import textwrap
 import threading
+import time
 
 import pytest
 
@@ -224,15 +225,20 @@ def test_two_invocations_never_train_the_same_run(tmp_path, paused_entry):
                                     executor=LocalExecutor(2) if i else InlineExecutor())
 
     threads = [threading.Thread(target=invoke, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
+    threads[0].start()
+    first, deadline = plan[0].out, time.monotonic() + 120
+    while busy_reason(first) is None and not (first / "metrics.json").is_file():   # the first run is taken
+        assert time.monotonic() < deadline, "the first invocation never started its first run"
+        time.sleep(0.01)
+    threads[1].start()                          # starts while the first holds (or has finished) plan[0]
     for t in threads:
         t.join()
     trained = [{spec for spec, r in res.items() if r.status == "done" and not isinstance(spec, tuple)}
                for res in results]
     succeeding = {r.spec for r in plan if r.spec.method in ("algorithm1", "zero")}   # the fake entry fails the others
+    assert plan[0].spec in succeeding and plan[0].spec in trained[0]
     assert not trained[0] & trained[1]                                # no run trained by both
-    assert trained[0] | trained[1] == succeeding and trained[0] and trained[1]
+    assert trained[0] | trained[1] == succeeding
     for res in results:                                               # the other one reused it, or left it busy
         assert all(res[spec].status == "reused" for spec in succeeding if spec in res and spec not in trained[0] | trained[1]
                    or (spec in res and res[spec].status != "done"))
