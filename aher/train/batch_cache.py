@@ -9,7 +9,7 @@ Python into the graph (upstream fed ~64 MB per stream per sub-step through ``fee
 
 :func:`stream_batches` makes those dicts from datasets: one-shot iterators, or initializable
 ones started by an op (a trainer whose streams can start at any iteration, see
-``aher.train.loop``).
+``aher.train.loop``), with tf.data's autotuner off (every pipeline's parallelism is a fixed number).
 
 Limits: tensors need fully static shapes (training pipelines drop the last short batch);
 string tensors are not cached.  The variables live in ``LOCAL_VARIABLES`` so checkpoints never
@@ -26,6 +26,9 @@ def stream_batches(datasets, startable=False):
     position) and the op that initializes them all, to run before the first batch; otherwise
     one-shot iterators and None.
     """
+    options = tf.data.Options()
+    options.autotune.enabled = False         # its thread can hold a session's close() for up to a minute
+    datasets = {name: ds.with_options(options) for name, ds in datasets.items()}
     if not startable:
         return {name: tf.compat.v1.data.make_one_shot_iterator(ds).get_next() for name, ds in datasets.items()}, None
     iterators = {name: tf.compat.v1.data.make_initializable_iterator(ds) for name, ds in datasets.items()}
