@@ -100,6 +100,12 @@ def finished_runs(runs_root):
     return dict(sorted(found.items()))
 
 
+def _write_atomic(path, text):
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def write_record(folder, record):
     """Write ``record``'s files into ``folder``, ``metrics.json`` last."""
     folder = Path(folder)
@@ -108,10 +114,7 @@ def write_record(folder, record):
         content = record["files"][name]
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = content if isinstance(content, str) else json.dumps(content, indent=1) + "\n"
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        _write_atomic(path, content if isinstance(content, str) else json.dumps(content, indent=1) + "\n")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -153,13 +156,11 @@ def dump_records(path, runs):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"format": FORMAT, "runs": dict(sorted(runs.items()))}
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    _write_atomic(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
 
 
 def save(runs_root, path):
-    """Add every finished run under ``runs_root`` to the records file; {"added", "updated", "kept"} counts."""
+    """Add every finished run under ``runs_root`` to the records file; {"added", "updated", "unchanged", "total"} counts."""
     runs_root = Path(runs_root)
     if not runs_root.is_dir():
         raise UserError(f"{display_path(runs_root)}: no such runs folder")
