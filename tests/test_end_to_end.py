@@ -38,7 +38,9 @@ def check_metrics(path):
     return metrics
 
 
-@pytest.mark.parametrize("setting", sorted(SCRIPTS))
+# anet_split is the default suite's one real end-to-end run; the other settings run with -m slow
+@pytest.mark.parametrize("setting", [pytest.param(s, marks=[] if s == "anet_split" else pytest.mark.slow)
+                                     for s in sorted(SCRIPTS)])
 def test_algorithm1_tiny_end_to_end(project_root, tmp_path, setting):
     out = tmp_path / "run"
     printed = run(project_root, SCRIPTS[setting], "--config", f"configs/{setting}_synthetic_tiny.yaml", "--out", out,
@@ -69,6 +71,7 @@ def test_algorithm1_tiny_end_to_end(project_root, tmp_path, setting):
         assert {d["label"] for dets in results.values() for d in dets} <= set(classes)
 
 
+@pytest.mark.slow
 def test_oracle_tiny_end_to_end(project_root, tmp_path):
     out = tmp_path / "run"
     run(project_root, "aher_anet_split_train.py", "--config", "configs/anet_split_oracle_synthetic_tiny.yaml",
@@ -77,6 +80,7 @@ def test_oracle_tiny_end_to_end(project_root, tmp_path):
     assert "S3/total" in (out / "train.log").read_text() and "S5a" not in (out / "train.log").read_text()
 
 
+@pytest.mark.slow
 def test_untrimmed_set_oracle_tiny_end_to_end(project_root, tmp_path):
     """AherNet* of the untrimmed-set classes trains on the untrimmed set and is tested on its
     held-out videos by default (eval.label_space auto)."""
@@ -91,6 +95,7 @@ def test_untrimmed_set_oracle_tiny_end_to_end(project_root, tmp_path):
     assert results and {d["label"] for dets in results.values() for d in dets} <= set(classes)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["zero", "minus"])
 def test_baselines_with_their_own_inference_mode(project_root, tmp_path, method):
     """AherNet^0 (snippet grouping) and AherNet^- (no weight transfer) train and test end to end."""

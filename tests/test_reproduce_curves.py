@@ -34,6 +34,7 @@ def test_plateau_and_diagnostics_readers():
     assert curves.diagnostics_at({}) == dict.fromkeys(curves.DIAGNOSTICS)
 
 
+@pytest.mark.slow
 def test_a_tiny_curve_end_to_end(tmp_path, capsys):
     report = tmp_path / "report"
     argv = ["--scale", "tiny", "--settings", "k600", "--methods", "algorithm1", "--iterations", "4", "--every", "2",

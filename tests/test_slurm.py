@@ -1,8 +1,8 @@
 """``python -m aher.reproduce --executor slurm`` against a real single-node Slurm.
 
 ``tools/slurm-local/start.sh`` starts munged, slurmctld and slurmd on this host (it needs root and
-Debian's ``slurm-wlm`` and ``munge``, which ``.ci/run`` installs); the test is skipped, with the
-reason, where it cannot.  One tiny plan (Table 4: six runs, deterministic, a few iterations) is
+Debian's ``slurm-wlm`` and ``munge``); where it cannot, the test is skipped with the reason.  The
+test is marked slow (about 4 minutes on 2 cores).  One tiny plan (Table 4: six runs, deterministic, a few iterations) is
 submitted with ``--no-wait``; one job is cancelled with ``scancel`` while it trains; the plan is
 submitted again (the cancelled run resumes from its snapshot, the others are busy or reused), then
 collected with ``--no-train``.  Its tables must equal those of the same plan run inline.
@@ -89,6 +89,7 @@ def _wait(condition, timeout, what):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+@pytest.mark.slow
 def test_slurm_plan_with_a_cancelled_job_gives_the_inlinecomparable_tables(slurm, tmp_path):
     data = tmp_path / "data"
     resolve_dataset(load_config(PROJECT_ROOT / "configs" / "k600_synthetic_tiny.yaml", [f"data.root={data}"]),

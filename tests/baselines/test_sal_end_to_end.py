@@ -38,6 +38,7 @@ def data_root(tmp_path_factory):
     return tmp_path_factory.mktemp("sal_data")
 
 
+@pytest.mark.slow
 def test_train_resume_and_test_write_metrics(project_root, data_root, tmp_path):
     run = tmp_path / "run"
     common = ["--config", "configs/sal_thumos_synthetic.yaml", "--set", f"data.root={data_root}", *TINY]

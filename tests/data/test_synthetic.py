@@ -296,6 +296,7 @@ def test_layout_fit_reproduces_committed_file(shared, tmp_path):
 # ------------------------------------------------------------------------------ paper scale
 
 
+@pytest.mark.slow
 def test_paper_scale_code_path_with_tiny_overrides(tmp_path):
     overrides = ["dim=24", "n_untrimmed_train=2", "n_moments=3", "n_oracle_train=2", "n_eval=2",
                  "length_untrimmed=64", "length_moment=32"]

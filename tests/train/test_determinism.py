@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent("""
     import json, sys
     import numpy as np
@@ -36,6 +38,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_two_deterministic_runs_are_identical(project_root, tmp_path):
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], cwd=project_root, capture_output=True,
                           text=True, timeout=900)

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 CONFIG = "configs/k600_synthetic_tiny.yaml"
 
 
@@ -54,6 +56,7 @@ def _wait_for_iteration(proc, run, at_least, timeout=300):
 LONG = ("--set", "train.iterations=100000", "--set", "train.snapshot_every=100000", "--set", "train.log_every=2")
 
 
+@pytest.mark.slow
 def test_lock_signals_kill_and_resume(project_root, tmp_path):
     run, data = tmp_path / "run", tmp_path / "data"
 

@@ -14,7 +14,7 @@ from aher.inference import evaluate_run
 from aher.train.driver import train_run
 
 
-@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", pytest.param("mixed_float16", marks=pytest.mark.slow)])
 def test_mixed_precision_run_trains_float32_variables(project_root, tmp_path, precision):
     config = load_config(project_root / "configs" / "k600_synthetic_tiny.yaml",
                          [f"data.root={tmp_path}/data", f"train.precision={precision}", "train.iterations=4",
