@@ -14,7 +14,10 @@ report (``curves.json``, ``curves.md``, ``curves.png``) holds per run and snapsh
 mAP@0.5, average mAP with GT labels, AUC, video accuracy, and from the run's ``diagnostics.json``
 the discriminator's accuracy (mean over anchor layers) and the generated-vs-real probe AUC (input
 and first layer); per run and metric, the first snapshot at 95 % of the run's best value.
-Unfinished runs are listed as missing; ``--no-train`` collects without training.
+Unfinished runs are listed as missing; ``--no-train`` collects without training.  A report folder
+that already holds a report of the same scale, length and snapshot interval keeps its curves of
+the runs outside the plan (each curve names the command that wrote it), so settings can be
+trained and collected in separate invocations into one report.
 Limits: seed 0 only by default; the length is chosen from the report by a person, not here.
 """
 
@@ -136,9 +139,23 @@ def _fmt(value, metric):
     return f"{100 * value:.2f}"
 
 
+def _commands(doc):
+    """The distinct commands that wrote the report's curves, in order, with their date and settings."""
+    found = {}
+    for curve in doc["curves"]:
+        key = (curve.get("command", doc["command"]), curve.get("date", doc["date"]))
+        found.setdefault(key, []).append(curve["setting"])
+    return [(command, date, list(dict.fromkeys(settings))) for (command, date), settings in found.items()]
+
+
 def render_markdown(doc):
+    commands = _commands(doc) or [(doc["command"], doc["date"], [])]
+    if len(commands) == 1:
+        written = f"Command: `{commands[0][0]}` ({commands[0][1]})."
+    else:
+        written = "Commands: " + "; ".join(f"`{c}` ({d}): {', '.join(s)}" for c, d, s in commands) + "."
     lines = ["# Learning curves", "",
-             f"Command: `{doc['command']}` ({doc['date']}). {doc['iterations']} iterations, a snapshot every "
+             f"{written} {doc['iterations']} iterations, a snapshot every "
              f"{doc['every']}, constant learning rate; every snapshot tested on the run's own label space. "
              "mAP columns in %, AUC in % (AR@AN), video accuracy and diagnostics as fractions. Discriminator "
              "accuracy: mean over anchor layers (0.5 = chance); probe AUC: a linear probe separating generated "
@@ -193,7 +210,8 @@ def collect(plan, results, meta):
     curves = []
     for run in plan:
         entry = {"setting": run.spec.setting, "method": run.spec.method, "label": run.spec.label,
-                 "seed": run.spec.seed, "dir": display_path(run.out)}
+                 "seed": run.spec.seed, "dir": display_path(run.out), "command": meta["command"],
+                 "date": meta["date"]}
         trained = results.get(run.spec)
         if trained is None or trained.status == "failed":
             entry["status"] = "not run" if trained is None else f"failed: {trained.error}"
@@ -205,6 +223,34 @@ def collect(plan, results, meta):
                 entry.update(status="finished", **read_curve(run, tested))
         curves.append(entry)
     return {**meta, "curves": curves}
+
+
+def _curve_key(curve):
+    return curve["setting"], curve["method"], curve["seed"]
+
+
+def _curve_order(curve):
+    methods = list(METHODS)
+    return (curve["seed"], SETTINGS.index(curve["setting"]) if curve["setting"] in SETTINGS else len(SETTINGS),
+            methods.index(curve["method"]) if curve["method"] in methods else len(methods))
+
+
+def merge_report(doc, previous):
+    """``doc`` with the curves of ``previous`` (an earlier report document) that it does not cover.
+
+    Returns (document, number of curves kept, why none were kept or None).  The earlier curves keep
+    the command and date that wrote them; a report of another scale, length or snapshot interval is
+    replaced, not merged."""
+    if previous is None:
+        return doc, 0, None
+    shape = ("scale", "iterations", "every")
+    if any(previous.get(k) != doc[k] for k in shape):
+        return doc, 0, ("the existing report is for " + ", ".join(f"{k} {previous.get(k)}" for k in shape)
+                        + ": replaced")
+    covered = {_curve_key(c) for c in doc["curves"]}
+    kept = [{**c, "command": c.get("command", previous.get("command")), "date": c.get("date", previous.get("date"))}
+            for c in previous.get("curves", []) if _curve_key(c) not in covered]
+    return {**doc, "curves": sorted(doc["curves"] + kept, key=_curve_order)}, len(kept), None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -250,6 +296,14 @@ def run(argv):
     default_report = PROJECT_ROOT / "reports" / "curves" if args.scale == "small" and not args.overrides \
         else runs_root / args.scale / "curves" / "report"
     report_dir = Path(args.report_dir).resolve() if args.report_dir else default_report
+    existing = report_dir / "curves.json"
+    try:
+        previous = json.loads(existing.read_text()) if existing.is_file() else None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UserError(f"{display_path(existing)}: unreadable ({err}); move it away to write a new report")
+    if previous is not None and not (isinstance(previous, dict) and isinstance(previous.get("curves"), list)):
+        raise UserError(f"{display_path(existing)}: not a curves report (no list 'curves'); "
+                        "move it away to write a new report")
     plan = curve_plan(settings, methods, range(args.seeds), configs, runs_root, args.scale, args.iterations,
                       args.every, args.overrides)
     executor = None if args.no_train else make_executor(args)
@@ -257,12 +311,17 @@ def run(argv):
     meta = {"command": "python -m aher.reproduce.curves " + shlex.join(argv),
             "date": f"{datetime.datetime.now():%Y-%m-%d %H:%M}", "scale": args.scale, "iterations": args.iterations, "every": args.every}
     doc = collect(plan, results, meta)
+    done = sum(c["status"] == "finished" for c in doc["curves"])
+    doc, kept, why = merge_report(doc, previous)
+    if kept:
+        print(f"kept {kept} curve(s) of runs outside this plan from {display_path(existing)}", flush=True)
+    elif why:
+        print(f"{display_path(existing)}: {why}", flush=True)
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "curves.json").write_text(json.dumps(doc, indent=1) + "\n")
     (report_dir / "curves.md").write_text(render_markdown(doc) + "\n")
     if any(c["status"] == "finished" for c in doc["curves"]):
         plot_curves(doc, report_dir / "curves.png")
-    done = sum(c["status"] == "finished" for c in doc["curves"])
     print(f"{done} of {len(plan)} curves written to {display_path(report_dir)}"
           + (f" ({hms(sum(r.seconds or 0 for r in results.values()))} of training logged)" if results else ""),
           flush=True)
