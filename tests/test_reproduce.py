@@ -792,6 +792,10 @@ def test_table4_tiny_smoke(project_root, tmp_path):
     assert (tmp_path / "runs" / "tiny" / "k600" / "ahernet" / "seed0" / "metrics.json").is_file()
     config = yaml.safe_load((tmp_path / "runs" / "tiny" / "k600" / "ahernet" / "seed0" / "config.yaml").read_text())
     assert config["train"]["iterations"] == 6 and config["train"]["seed"] == 0
-    for failure in doc["failures"]:                                  # methods still being implemented
+    for failure in doc["failures"]:                                  # a failed run's error is one line
         assert "\n" not in failure["error"] and failure["error"]
-    assert "[1/5]" in proc.stdout and "wrote" in proc.stdout
+    runs = {run["dir"] for row in doc["rows"] for run in row["runs"]}      # one run per row here (one seed)
+    assert len(runs) == len(doc["rows"])
+    assert f"plan: {len(runs)} runs; 0 reused, {len(runs)} to train" in proc.stdout
+    assert f"[1/{len(runs)}]" in proc.stdout and f"[{len(runs)}/{len(runs)}]" in proc.stdout
+    assert f"tables written to {tmp_path / 'out'}" in proc.stdout
