@@ -5,6 +5,7 @@ from restored folders must equal the tables written from the folders that were s
 """
 
 import json
+import os
 import re
 
 import pytest
@@ -116,8 +117,8 @@ def test_restore_keeps_finished_folders_skips_busy_ones_and_writes_metrics_last(
     claim = Claim(runs / "s" / "c" / "seed0")                                                # busy: left out
     claim.acquire("inline")
     order = []
-    real_replace = records.os.replace
-    monkeypatch.setattr(records.os, "replace", lambda a, b: (order.append(b.name), real_replace(a, b)))
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (order.append(b.name), real_replace(a, b)))
     try:
         counts, notes = records.restore(runs, file)
     finally:

@@ -38,6 +38,7 @@ from aher.reproduce.executors import add_executor_arguments, check_executor_argu
 from aher.reproduce.plan import PlannedRun, RunSpec, effective_overrides
 from aher.reproduce.process import RunResult, display_path, run_logged
 from aher.reproduce.runner import TEST, execute, hms
+from evaluation.cli_common import write_text_atomic
 
 CURVE_METHODS = ("algorithm1", "moments_only", "oracle")
 METRICS = ("average_mAP", "mAP@0.5", "average_mAP_gt_labels", "AUC", "video_accuracy")
@@ -229,10 +230,13 @@ def _curve_key(curve):
     return curve["setting"], curve["method"], curve["seed"]
 
 
+def _rank(names, name):
+    return names.index(name) if name in names else len(names)
+
+
 def _curve_order(curve):
-    methods = list(METHODS)
-    return (curve["seed"], SETTINGS.index(curve["setting"]) if curve["setting"] in SETTINGS else len(SETTINGS),
-            methods.index(curve["method"]) if curve["method"] in methods else len(methods))
+    """Seed-major, then the settings' and methods' declared order (``curve_plan``'s); unknown names last."""
+    return curve["seed"], _rank(SETTINGS, curve["setting"]), _rank(tuple(METHODS), curve["method"])
 
 
 def merge_report(doc, previous):
@@ -318,8 +322,8 @@ def run(argv):
     elif why:
         print(f"{display_path(existing)}: {why}", flush=True)
     report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "curves.json").write_text(json.dumps(doc, indent=1) + "\n")
-    (report_dir / "curves.md").write_text(render_markdown(doc) + "\n")
+    write_text_atomic(report_dir / "curves.json", json.dumps(doc, indent=1) + "\n")
+    write_text_atomic(report_dir / "curves.md", render_markdown(doc) + "\n")
     if any(c["status"] == "finished" for c in doc["curves"]):
         plot_curves(doc, report_dir / "curves.png")
     print(f"{done} of {len(plan)} curves written to {display_path(report_dir)}"

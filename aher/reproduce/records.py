@@ -25,7 +25,6 @@ Limits: one file for all runs; the records carry no detections, so the detection
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from aher.cli import run_main
@@ -33,6 +32,7 @@ from aher.errors import UserError
 from aher.paths import PROJECT_ROOT
 from aher.reproduce.claim import busy_reason
 from aher.reproduce.process import display_path
+from evaluation.cli_common import write_text_atomic
 
 FORMAT = 1
 DEFAULT_FILE = PROJECT_ROOT / "reports" / "reproduce" / "run_records.json"
@@ -100,12 +100,6 @@ def finished_runs(runs_root):
     return dict(sorted(found.items()))
 
 
-def _write_atomic(path, text):
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_record(folder, record):
     """Write ``record``'s files into ``folder``, ``metrics.json`` last."""
     folder = Path(folder)
@@ -114,7 +108,7 @@ def write_record(folder, record):
         content = record["files"][name]
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(path, content if isinstance(content, str) else json.dumps(content, indent=1) + "\n")
+        write_text_atomic(path, content if isinstance(content, str) else json.dumps(content, indent=1) + "\n")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -156,7 +150,7 @@ def dump_records(path, runs):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"format": FORMAT, "runs": dict(sorted(runs.items()))}
-    _write_atomic(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    write_text_atomic(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
 
 
 def save(runs_root, path):
