@@ -57,12 +57,13 @@ def test_command_gets_sigterm_and_keeps_logging_when_the_driver_is_killed(tmp_pa
     # the command: says it is ready, then on SIGTERM prints (into a stream nobody reads any more)
     # and leaves a marker, as a trainer saving its interrupted snapshot does
     child = textwrap.dedent(f"""
-        import signal, sys, time
+        import os, signal, sys, time
         from pathlib import Path
         def stop(signum, frame):
             print("SIGTERM received: saving a snapshot", flush=True)
             print("still writing to stderr", file=sys.stderr, flush=True)
-            Path({str(tmp_path / "stopped")!r}).write_text("saved")
+            Path({str(tmp_path / "stopped.part")!r}).write_text("saved")    # the marker appears whole
+            os.replace({str(tmp_path / "stopped.part")!r}, {str(tmp_path / "stopped")!r})
             sys.exit(143)
         signal.signal(signal.SIGTERM, stop)
         print("training", flush=True)
