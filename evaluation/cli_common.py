@@ -79,7 +79,8 @@ def refuse_overwriting_inputs(out, inputs, flag="--json-out"):
 
 
 def write_text_atomic(path, text):
-    """Write ``text`` (UTF-8) to ``path`` via a temp file in the same folder, renamed over ``path``.
+    """Write ``text`` (UTF-8) to ``path`` via a temp file in the same folder, flushed to the disk and
+    renamed over ``path``.
 
     The file gets the mode of any newly created file (``0o666`` less the umask).  Any failure
     (a full disk included) leaves ``path`` as it was, removes the temp file and raises
@@ -95,6 +96,7 @@ def write_text_atomic(path, text):
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
+            os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from aher.errors import ConfigError
+from evaluation.cli_common import write_text_atomic
 
 
 class _Loader(yaml.SafeLoader):
@@ -138,10 +139,5 @@ def as_mapping(config):
 
 def save_config(config, path):
     """Write the resolved config (a :class:`~aher.config.sections.Config` or a mapping) as YAML."""
-    config = as_mapping(config)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
-        yaml.safe_dump(config, fh, sort_keys=False, default_flow_style=None)
-    tmp.replace(path)
+    text = yaml.safe_dump(as_mapping(config), sort_keys=False, default_flow_style=None)
+    write_text_atomic(path, text)

@@ -71,6 +71,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from aher.errors import UserError
+from evaluation.cli_common import write_text_atomic
 
 __all__ = [
     "Instance",
@@ -476,7 +477,7 @@ def write_class_list(names: Iterable[str], path) -> None:
     for name in names:
         if not isinstance(name, str) or not name.strip() or "\n" in name or "\r" in name:
             raise _err(path, f"invalid class name {_short(name)}")
-    _atomic_write_text(path, "".join(f"{name}\n" for name in names))
+    write_text_atomic(path, "".join(f"{name}\n" for name in names))
 
 
 def read_k600_annotations(annotation_txt, category_txt) -> list[Video]:
@@ -757,29 +758,6 @@ def load_videos(path, fmt: str = "auto", **kw) -> list[Video]:
 # writer
 
 
-def _atomic_write_text(path, text: str) -> None:
-    target = Path(path)
-    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        _remove_quietly(tmp)
-        raise _err(target, f"cannot write ({exc.strerror or exc})") from None
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
-
-
-def _remove_quietly(path: Path) -> None:
-    try:
-        path.unlink()
-    except OSError:
-        pass
-
-
 def write_activitynet_gt(videos: Iterable[Video], path, version: str = "VERSION 1.3",
                          taxonomy: list | None = None) -> None:
     """Write ``{version, taxonomy, database: {id: {subset, duration, annotations: [{segment,
@@ -797,7 +775,7 @@ def write_activitynet_gt(videos: Iterable[Video], path, version: str = "VERSION 
                             for i in video.instances],
         }
     doc = {"version": version, "taxonomy": [] if taxonomy is None else taxonomy, "database": database}
-    _atomic_write_text(path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
+    write_text_atomic(path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 # --------------------------------------------------------------------------------------------

@@ -44,7 +44,6 @@ import argparse
 import hashlib
 import json
 import math
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -55,6 +54,7 @@ from aher.cli import run_main
 from aher.errors import UserError
 from aher.data.annotations import Video, anet_class_split, load_videos
 from aher.paths import PROJECT_ROOT, shared_dir
+from evaluation.cli_common import write_text_atomic
 
 FORMAT_NAME = "aher-layout-params"
 FORMAT_VERSION = 1
@@ -366,14 +366,7 @@ def main(argv=None) -> int:
     shared = (args.shared or shared_dir()).resolve()
     params = fit_all(shared)
     text = _dumps(params)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f"{args.out.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, args.out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_text_atomic(args.out, text)
     for dom, p in params["domains"].items():
         s = p["summary"]
         print(f"{dom}: {p['n_videos']} videos, {p['n_instances']} instances, mean duration "

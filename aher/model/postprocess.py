@@ -70,16 +70,14 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import os
-import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from aher.model.anchors import flat_anchors
 from aher.model.box_coder import CLIP_MODES, decode_np, to_seconds_np
+from evaluation.cli_common import write_text_atomic
 
 SCORING_MODES = ("upstream", "paper")
 RESULT_VERSION = "VERSION 1.3"
@@ -323,21 +321,10 @@ def results_dict(detections_per_video, class_names, version=RESULT_VERSION, keep
 
 
 def results_json(detections_per_video, class_names, path, version=RESULT_VERSION, keep_top_k=100) -> None:
-    """Write :func:`results_dict` to ``path`` atomically (temp file in the same folder + ``os.replace``).
+    """Write :func:`results_dict` to ``path`` atomically (:func:`evaluation.cli_common.write_text_atomic`).
 
-    Parent folders are created.  A failed write leaves any previous file untouched.
+    Parent folders are created.  Invalid detections (``ValueError``) and a failed write
+    (``OutputError``, one line naming ``path``) leave any previous file untouched.
     """
     data = results_dict(detections_per_video, class_names, version=version, keep_top_k=keep_top_k)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as handle:
-            json.dump(data, handle, allow_nan=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_text_atomic(path, json.dumps(data, allow_nan=False))

@@ -15,13 +15,13 @@ Limits: reads the ``checkpoint`` index file of a folder; snapshots are opened on
 
 import errno
 import json
-import os
 import shutil
 from pathlib import Path
 
 import tensorflow as tf
 
 from aher.errors import UserError
+from evaluation.cli_common import write_json_atomic
 
 SNAPSHOT = "model.ckpt"                 # regular snapshots: model.ckpt-<iterations done>
 PARTIAL = "interrupted.ckpt"            # a snapshot taken inside an iteration (interrupt)
@@ -141,9 +141,7 @@ def save_partial(saver, session, folder, iteration, substeps_done, signal_name):
                            write_meta_graph=False)
     record = {"checkpoint": Path(prefix).name, "iteration": int(iteration), "substeps_done": int(substeps_done),
               "signal": signal_name}
-    tmp = folder / f"{PARTIAL_STATE}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(record))
-    os.replace(tmp, folder / PARTIAL_STATE)
+    write_json_atomic(folder / PARTIAL_STATE, record)
     return prefix
 
 

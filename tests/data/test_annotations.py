@@ -7,6 +7,7 @@ shared/data/SOURCES.md (skipped when ../shared is absent); part 2 uses tiny hand
 import collections
 import csv
 import dataclasses
+import errno
 import json
 import os
 
@@ -14,13 +15,13 @@ import pytest
 
 from aher.cli import run_main
 from aher.errors import UserError
-from aher.data import annotations as ann
 from aher.data import make_meta
 from aher.data.annotations import (AnnotationError, Instance, Video, anet_class_split, load_videos,
                                    read_actionformer_classes, read_actionformer_json, read_activitynet_json,
                                    read_bsn_annotations, read_class_list, read_k600_annotations,
                                    read_kinetics_csv, read_thumos_csv, write_activitynet_gt, write_class_list)
 from aher.paths import PROJECT_ROOT
+from evaluation.cli_common import OutputError
 
 needs_shared = pytest.mark.needs_shared
 
@@ -263,7 +264,7 @@ def test_meta_lists_are_current_and_not_copies(shared, tmp_path, capsys):
         assert len(read_class_list(meta / name)) == count
         assert make_meta.identical_shared_files(fresh, shared) == []
         assert name in readme
-    assert not list(tmp_path.glob("*.tmp-*"))
+    assert not list(tmp_path.glob(".*.tmp"))                   # no temporary file left behind
 
 
 # ============================================================================================
@@ -325,9 +326,18 @@ def test_write_is_atomic(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(ann.os, "replace", boom)
+    monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(RuntimeError):
         write_activitynet_gt([Video("a", 1.0, "training", [])], out)
+    assert out.read_text() == "old" and os.listdir(tmp_path) == ["gt.json"]
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(OutputError) as info:
+        write_class_list(["a", "b"], out)
+    assert str(info.value).startswith(f"{out}: cannot write: no space left") and "\n" not in str(info.value)
     assert out.read_text() == "old" and os.listdir(tmp_path) == ["gt.json"]
 
 
