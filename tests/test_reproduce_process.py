@@ -1,6 +1,8 @@
-"""``aher.reproduce.process.run_logged``: the log it writes, the error it reads, and a command that
-outlives a killed driver (output to files, SIGTERM on the driver's death)."""
+"""``aher.reproduce.process.run_logged``: the log it writes, the error it reads, a command that
+outlives a killed driver (output to files, SIGTERM on the driver's death), and the stretches a
+resumed command continues."""
 
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +14,7 @@ import pytest
 
 from aher.paths import PROJECT_ROOT
 from aher.reproduce.process import run_logged
+from aher.reproduce.runner import logged_seconds
 
 
 def python(code):
@@ -93,3 +96,58 @@ def test_command_gets_sigterm_and_keeps_logging_when_the_driver_is_killed(tmp_pa
     assert stdout.splitlines() == ["training", "SIGTERM received: saving a snapshot"]
     assert (folder / "reproduce.stderr.part").read_text() == "still writing to stderr\n"
     assert not (folder / "reproduce.log").exists()
+
+    # the next driver resumes the command: the killed stretch is counted and its streams are kept
+    result = run_logged(python("import sys; sys.exit(0)") + ["--resume"], folder)
+    log = (folder / "reproduce.log").read_text()
+    assert result.error == "the run finished without metrics.json"
+    assert log.splitlines()[1].endswith(" in 2 stretches")
+    assert "=== earlier stretch: killed, " in log and "SIGTERM received: saving a snapshot" in log
+    assert not (folder / "reproduce.started").exists()
+
+
+def _metrics_writer(folder):
+    """A one-line command (the log's first line) that prints and writes ``metrics.json``."""
+    code = f"import pathlib; print('finishing'); pathlib.Path({str(folder)!r}, 'metrics.json').write_text('{{\"average_mAP\": 0.5}}')"
+    return [sys.executable, "-c", code, "--resume"]
+
+
+def test_resumed_command_counts_the_stretches_before_it(tmp_path):
+    folder = tmp_path / "run"
+    (folder / "checkpoints").mkdir(parents=True)
+    # a stretch whose driver was killed after 400 s: its marker, streams and checkpoints are left
+    started = time.time() - 1000
+    (folder / "reproduce.started").write_text(json.dumps({"started": started}))
+    (folder / "reproduce.stdout.part").write_text("it 100/1500\n")
+    (folder / "reproduce.stderr.part").write_text("")
+    (folder / "checkpoints" / "model-100.index").write_text("")
+    for path in folder.rglob("*"):
+        os.utime(path, (started + 400, started + 400))
+    # a stretch that fails, then one that finishes
+    failed = run_logged(python("import sys; print('out of memory', file=sys.stderr); sys.exit(3)") + ["--resume"],
+                        folder)
+    assert failed.status == "failed" and failed.error == "out of memory" and failed.seconds > 400
+    done = run_logged(_metrics_writer(folder), folder)
+    assert done.status == "done" and done.metrics == {"average_mAP": 0.5}
+    lines = (folder / "reproduce.log").read_text().splitlines()
+    head = lines[1].removeprefix("# exit code 0, ").split(" s; ")
+    last, (total, stretches) = float(head[0]), head[1].split(" s in ")
+    assert stretches == "3 stretches" and float(total) == pytest.approx(done.seconds, abs=0.05)
+    assert float(total) == pytest.approx(failed.seconds + last, abs=0.15)       # 400 + failed + last stretch
+    assert logged_seconds(folder) == float(total)
+    assert lines[2:5] == ["--- stdout", "finishing", "--- stderr"]
+    assert "=== earlier stretch: killed, 400.0 s" in lines and "it 100/1500" in lines
+    assert any(line.startswith("=== earlier stretch: exit code 3, ") for line in lines) and "out of memory" in lines
+    assert sorted(p.name for p in folder.iterdir()) == ["checkpoints", "metrics.json", "reproduce.log"]
+
+
+def test_command_that_does_not_resume_starts_the_count_anew(tmp_path):
+    folder = tmp_path / "run"
+    assert run_logged(python("import sys; sys.exit(3)"), folder).status == "failed"
+    (folder / "reproduce.started").write_text(json.dumps({"started": time.time() - 50}))   # and a killed one
+    cmd = _metrics_writer(folder)[:-1]                                                  # without --resume
+    done = run_logged(cmd, folder)
+    log = (folder / "reproduce.log").read_text()
+    assert done.status == "done" and done.seconds < 50
+    assert "stretches" not in log.splitlines()[1] and "earlier stretch" not in log
+    assert logged_seconds(folder) == float(log.splitlines()[1].removeprefix("# exit code 0, ").removesuffix(" s"))

@@ -219,8 +219,8 @@ def _run_time_lines(doc):
     if not t.get("timed"):
         return []
     return ["", f"Run time: {hms(t['seconds'])} for the {t['timed']} timed runs and tests of this table "
-            "(summed from each run's `reproduce.log`, run one after the other; a resumed run counts only its "
-            "last stretch)" + (f"; {t['untimed']} finished runs have no logged time" if t["untimed"] else "") + "."]
+            "(summed from each run's `reproduce.log`, run one after the other; a resumed run counts every stretch "
+            "its log lists)" + (f"; {t['untimed']} finished runs have no logged time" if t["untimed"] else "") + "."]
 
 
 def _closing_lines(doc):

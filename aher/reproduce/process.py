@@ -11,11 +11,18 @@ While the command runs, its stdout and stderr go to ``<folder>/reproduce.stdout.
 alive to read them), merged into ``reproduce.log`` when it ends.  On Linux the command gets
 SIGTERM when this process dies (even by SIGKILL): a trainer then saves its interrupted snapshot
 and stops, and its ``.part`` files keep what it printed.
+A command that resumes (``--resume`` in it) continues the stretches before it: a stretch that
+failed or whose driver was killed (``reproduce.started`` left behind; it ended at the folder's
+last write) is kept with its time and output in ``reproduce.earlier.part``, and the finished log
+counts them all (second line ``# exit code 0, S s; T s in N stretches``, T the sum, then
+each earlier stretch's streams after the last one's).  A command that does not resume starts the
+count anew.
 """
 
 import ctypes
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -70,6 +77,41 @@ def _terminate_with_parent():
     _prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
 
 
+STARTED = "reproduce.started"
+EARLIER = "reproduce.earlier.part"
+_EARLIER_HEAD = re.compile(r"^=== earlier stretch: .*, ([0-9.]+) s$", re.M)
+
+
+def _streams(parts):
+    texts = [(parts[name].read_text(errors="replace") if parts[name].exists() else "") for name in ("stdout", "stderr")]
+    return f"--- stdout\n{texts[0]}--- stderr\n{texts[1]}"
+
+
+def _keep_earlier(folder, how, seconds, streams):
+    with open(folder / EARLIER, "a") as f:
+        f.write(f"=== earlier stretch: {how}, {seconds:.1f} s\n{streams}")
+
+
+def _last_write(folder, skip):
+    times = [p.stat().st_mtime for p in folder.rglob("*") if p.name != skip and p.is_file()]
+    return max(times, default=None)
+
+
+def _fold_killed_stretch(folder, parts):
+    """Keep the stretch whose driver died before logging it (its ``STARTED`` marker is left)."""
+    marker = folder / STARTED
+    try:
+        started = float(json.loads(marker.read_text())["started"])
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError, KeyError, TypeError):
+        started = None
+    ended = _last_write(folder, STARTED)
+    seconds = max(0.0, ended - started) if started is not None and ended is not None else 0.0
+    _keep_earlier(folder, "killed", seconds, _streams(parts))
+    marker.unlink()
+
+
 def run_logged(cmd, folder, env=None):
     """Run ``cmd`` in the project root, log it to ``<folder>/reproduce.log`` and read the
     ``metrics.json`` it should have written into ``folder``; never raises on a failed command."""
@@ -77,15 +119,31 @@ def run_logged(cmd, folder, env=None):
     shown = ["env", *(f"{k}={v}" for k, v in env.items()), *cmd] if env else list(cmd)
     folder.mkdir(parents=True, exist_ok=True)
     parts = {name: folder / f"reproduce.{name}.part" for name in ("stdout", "stderr")}
+    if "--resume" in cmd:
+        _fold_killed_stretch(folder, parts)
+    else:
+        for name in (STARTED, EARLIER):
+            (folder / name).unlink(missing_ok=True)
+    (folder / STARTED).write_text(json.dumps({"started": time.time()}))
     start = time.monotonic()
     with open(parts["stdout"], "w") as out, open(parts["stderr"], "w") as err:
         proc = subprocess.run(cmd, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                               env={**os.environ, **env} if env else None,
                               preexec_fn=_terminate_with_parent if _prctl else None)
     seconds = time.monotonic() - start
-    stdout, stderr = (parts[name].read_text(errors="replace") for name in ("stdout", "stderr"))
-    (folder / "reproduce.log").write_text(f"$ {shlex.join(shown)}\n# exit code {proc.returncode}, {seconds:.1f} s\n"
-                                          f"--- stdout\n{stdout}--- stderr\n{stderr}")
+    streams = _streams(parts)
+    stderr = parts["stderr"].read_text(errors="replace")
+    earlier = (folder / EARLIER).read_text(errors="replace") if (folder / EARLIER).exists() else ""
+    times = [float(t) for t in _EARLIER_HEAD.findall(earlier)]
+    total = f"; {seconds + sum(times):.1f} s in {len(times) + 1} stretches" if times else ""
+    (folder / "reproduce.log").write_text(f"$ {shlex.join(shown)}\n# exit code {proc.returncode}, {seconds:.1f} s{total}\n"
+                                          f"{streams}{earlier}")
+    if proc.returncode != 0:
+        _keep_earlier(folder, f"exit code {proc.returncode}", seconds, streams)
+    else:
+        (folder / EARLIER).unlink(missing_ok=True)
+    seconds += sum(times)
+    (folder / STARTED).unlink()
     for part in parts.values():
         part.unlink()
     if proc.returncode != 0:

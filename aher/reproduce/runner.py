@@ -35,7 +35,7 @@ from aher.reproduce.stats import to_percent
 
 TRAIN = [sys.executable, "-m", "aher.experiment"]   # train + test one run (a subprocess: no import of that layer)
 TEST = [sys.executable, "-m", "aher.evaluate"]      # test a run on another label space
-_LOGGED_TIME = re.compile(r"^# exit code 0, ([0-9.]+) s$", re.M)
+_LOGGED_TIME = re.compile(r"^# exit code 0, ([0-9.]+) s(?:; ([0-9.]+) s in [0-9]+ stretches)?$", re.M)
 
 
 def hms(seconds):
@@ -131,14 +131,14 @@ def _reused(folder):
 
 def logged_seconds(folder):
     """Seconds of the command that made ``folder``, from the second line of its ``reproduce.log``
-    (None: no log, or the logged command failed).  A resumed run logs only its last stretch."""
+    (None: no log, or the logged command failed); a resumed run's all stretches together."""
     try:
         with open(Path(folder) / "reproduce.log", encoding="utf-8", errors="replace") as f:
             head = f.readline() + f.readline()
     except OSError:
         return None
     match = _LOGGED_TIME.search(head)
-    return float(match.group(1)) if match else None
+    return float(match.group(2) or match.group(1)) if match else None
 
 
 # ----------------------------------------------------------------------------------------------
