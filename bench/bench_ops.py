@@ -1,0 +1,214 @@
+"""Where an Algorithm-1 iteration's time goes, op by op.
+
+For the ``small`` config (its real HDF5 input pipeline) or ``paper`` shapes (T=512, D=2048, B=16,
+in-memory random batches), a fresh subprocess builds the Algorithm-1 graph, runs ``--warmup``
+iterations, then traces ``--iterations`` iterations (``RunOptions.FULL_TRACE`` on every
+sub-step's ``session.run``).  It reports:
+
+* per sub-step: wall time (traced; tracing adds a little), op-seconds (the sum of every op's
+  time) and their ratio, the ops in flight on average (an op's own intra-op threads count once);
+* op-seconds by kind: convolutions (forward, filter gradient, input gradient), other matrix
+  products, Adam updates, everything else;
+* the matrix products' rate per op-second (the analytic GFLOP of ``aher.train.flops``, which
+  counts matrix products only, over the op-seconds of convolutions and matrix products) beside
+  the fp32 matmul rate of one thread ([8192, 2048] x [2048, 2048], intra-op threads 1) and of
+  the whole process: how close the kernels run to the machine's limit, and what is left.
+
+  python bench/bench_ops.py [--configs small,paper] [--iterations 3] [--warmup 2] [--report FILE]
+                            [--json-out FILE]
+"""
+
+import argparse
+import collections
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+KINDS = ("conv forward", "conv filter gradient", "conv input gradient", "other matrix products",
+         "Adam updates", "the rest")
+
+
+def op_kind(op_type):
+    """The kind (one of ``KINDS``) of a traced op type (oneDNN's ``_Mkl*`` names included)."""
+    name = op_type.removeprefix("_MklNative").removeprefix("_Mkl")
+    if "Conv2DBackpropFilter" in name or "Conv3DBackpropFilter" in name:
+        return "conv filter gradient"
+    if "Conv2DBackpropInput" in name or "Conv3DBackpropInput" in name:
+        return "conv input gradient"
+    if "Conv2D" in name or "Conv3D" in name:
+        return "conv forward"
+    if "MatMul" in name or name == "Einsum":
+        return "other matrix products"
+    if name.startswith("ResourceApplyAdam") or name.startswith("ApplyAdam"):
+        return "Adam updates"
+    return "the rest"
+
+
+def _op_type(node):
+    label = node.timeline_label
+    if " = " in label:
+        return label.split(" = ", 1)[1].split("(", 1)[0].strip()
+    return node.node_name.split(":", 1)[0]
+
+
+def single_thread_matmul_gflops(repeats=5):
+    """Best fp32 [8192, 2048] x [2048, 2048] rate with one intra-op and one inter-op thread."""
+    import tensorflow as tf
+
+    from bench_train import MATMUL_SHAPE
+
+    m, k, n = MATMUL_SHAPE
+    with tf.Graph().as_default() as graph:
+        a = tf.compat.v1.Variable(tf.random.uniform([m, k]))
+        b = tf.compat.v1.Variable(tf.random.uniform([k, n]))
+        product = tf.linalg.matmul(a, b)
+        init = tf.compat.v1.global_variables_initializer()
+    cfg = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=1)
+    with tf.compat.v1.Session(graph=graph, config=cfg) as sess:
+        sess.run(init)
+        sess.run(product.op)
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            sess.run(product.op)
+            best = min(best, time.perf_counter() - start)
+    return 2 * m * k * n / best / 1e9
+
+
+def worker(args):
+    """Run inside a subprocess: limits, build, warm up, trace; print one JSON line."""
+    import tensorflow as tf
+    from tensorflow.core.protobuf import config_pb2
+
+    from aher.config import load_config
+    from aher.train.algorithm1 import build_algorithm1_graph, make_streams
+    from aher.train.driver import session_config
+    from aher.train.flops import iteration_flops
+    from bench_train import matmul_gflops, memory_streams, paper_overrides
+
+    limit_one, limit_all = single_thread_matmul_gflops(), matmul_gflops()
+    config_file = ROOT / "configs" / "k600_synthetic_small.yaml"
+    if args.shape == "paper":
+        config = load_config(config_file, paper_overrides())
+        classes = {"untrimmed": 200, "moment": 600}
+        streams = lambda: memory_streams(config, classes)  # noqa: E731
+    else:
+        from aher.datasets import resolve_dataset
+
+        config = load_config(config_file, [])
+        dataset = resolve_dataset(config, log=lambda *a: None, progress=False)
+        classes = {k: len(v) for k, v in dataset.classes.items()}
+        streams = lambda: make_streams(config, dataset)  # noqa: E731
+    trace = config_pb2.RunOptions(trace_level=config_pb2.RunOptions.FULL_TRACE)
+    graph = tf.Graph()
+    with graph.as_default():
+        loop = build_algorithm1_graph(config, streams(), classes)
+        init = [tf.compat.v1.global_variables_initializer(), tf.compat.v1.local_variables_initializer()]
+        wall = collections.Counter()
+        kinds = {step.name: collections.Counter() for step in loop.steps}
+        with tf.compat.v1.Session(graph=graph, config=session_config()) as sess:
+            sess.run(init)
+            for it in range(args.warmup + args.iterations):
+                sess.run(loop.load_batches)
+                for step in loop.steps:
+                    feed = {loop.lr: 1e-4} if step.feed_lr else {}
+                    if it < args.warmup:
+                        sess.run(step.train_op, feed_dict=feed)
+                        continue
+                    meta = tf.compat.v1.RunMetadata()
+                    start = time.perf_counter()
+                    sess.run(step.train_op, feed_dict=feed, options=trace, run_metadata=meta)
+                    wall[step.name] += (time.perf_counter() - start) / args.iterations
+                    for dev in meta.step_stats.dev_stats:
+                        for node in dev.node_stats:
+                            kinds[step.name][op_kind(_op_type(node))] += node.all_end_rel_micros / 1e6 / args.iterations
+    analytic = iteration_flops(config, classes)
+    print(json.dumps({"shape": args.shape, "T": config.model.temporal_length, "D": config.model.feature_dim,
+                      "batch": config.train.batch_size, "iterations": args.iterations,
+                      "matmul_one_thread": limit_one, "matmul_process": limit_all,
+                      "steps": [s.name for s in loop.steps], "wall": dict(wall),
+                      "kinds": {s: dict(c) for s, c in kinds.items()},
+                      "gflop": {s: analytic[s].total / 1e9 for s in analytic}}))
+
+
+def render(results, argv):
+    import platform
+
+    import tensorflow as tf
+
+    lines = ["# Where an Algorithm-1 iteration's time goes", "",
+             f"Produced by `python bench/bench_ops.py {argv}` ({platform.machine()}, "
+             f"TensorFlow {tf.__version__}, CPU only). Each sub-step's `session.run` traced "
+             "(`FULL_TRACE`) over the timed iterations, after warm-up; means per iteration. "
+             "*op-seconds*: the sum of every op's time; *ops in flight* = op-seconds / wall (an op's own "
+             "intra-op threads count once). "
+             "*matrix-product rate*: the analytic GFLOP (`aher/train/flops.py`, matrix products only) over the "
+             "op-seconds of the convolutions and other matrix products, beside the fp32 matmul rate of one "
+             "thread ([8192, 2048] x [2048, 2048], one intra-op thread) measured in the same process.", ""]
+    for r in results:
+        steps = r["steps"]
+        total = collections.Counter()
+        for s in steps:
+            total.update(r["kinds"][s])
+        op_seconds = {s: sum(r["kinds"][s].values()) for s in steps}
+        all_ops, all_wall = sum(op_seconds.values()), sum(r["wall"][s] for s in steps)
+        products = sum(total[k] for k in KINDS[:4])
+        rate = sum(r["gflop"].values()) / products if products else float("nan")
+        lines += [f"## {r['shape']} (T={r['T']}, D={r['D']}, B={r['batch']}), {r['iterations']} traced iterations", "",
+                  "| | " + " | ".join(steps) + " | iteration |", "|---|" + "---:|" * (len(steps) + 1),
+                  "| wall s | " + " | ".join(f"{r['wall'][s]:.3f}" for s in steps) + f" | {all_wall:.3f} |",
+                  "| op-seconds | " + " | ".join(f"{op_seconds[s]:.3f}" for s in steps) + f" | {all_ops:.3f} |",
+                  "| ops in flight | " + " | ".join(f"{op_seconds[s] / r['wall'][s]:.2f}" for s in steps)
+                  + f" | {all_ops / all_wall:.2f} |", "",
+                  "| kind | op-seconds | share |", "|---|---:|---:|"]
+        lines += [f"| {k} | {total[k]:.3f} | {100 * total[k] / all_ops:.1f} % |" for k in KINDS]
+        lines += ["", f"Matrix-product rate: {rate:.1f} GFLOP per op-second; fp32 matmul of one thread "
+                  f"{r['matmul_one_thread']:.1f} GFLOP/s ({100 * rate / r['matmul_one_thread']:.0f} %), of the "
+                  f"process {r['matmul_process']:.1f} GFLOP/s. With every op but the matrix products gone and "
+                  f"as many ops in flight as now, the iteration would take {all_wall * products / all_ops:.3f} s "
+                  f"({all_ops / products:.2f}x faster).", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--configs", default="small")
+    p.add_argument("--iterations", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--report", metavar="FILE")
+    p.add_argument("--json-out", metavar="FILE", help="also write the raw results as JSON")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--shape", default="small", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        return worker(args)
+    results = []
+    for shape in args.configs.split(","):
+        print(f"tracing {shape} shapes ...", flush=True)
+        cmd = [sys.executable, __file__, "--worker", "--shape", shape, "--iterations", str(args.iterations),
+               "--warmup", str(args.warmup)]
+        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+        if out.returncode != 0 or not line:
+            print(f"  failed (exit {out.returncode}): {out.stderr.strip().splitlines()[-1] if out.stderr else ''}")
+            continue
+        results.append(json.loads(line[-1]))
+    if results and args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=1) + "\n")
+    if results:
+        text = render(results, " ".join(sys.argv[1:] if argv is None else argv))
+        print(text)
+        if args.report:
+            Path(args.report).write_text(text + "\n")
+            print(f"wrote {args.report}")
+    return 0 if results else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
