@@ -151,3 +151,17 @@ def test_command_that_does_not_resume_starts_the_count_anew(tmp_path):
     assert done.status == "done" and done.seconds < 50
     assert "stretches" not in log.splitlines()[1] and "earlier stretch" not in log
     assert logged_seconds(folder) == float(log.splitlines()[1].removeprefix("# exit code 0, ").removesuffix(" s"))
+
+
+def test_display_path_keeps_a_symlinked_folder_inside_the_project(tmp_path, monkeypatch):
+    from aher.reproduce import process
+
+    project, elsewhere = tmp_path / "project", tmp_path / "disk" / "runs"
+    (elsewhere / "small").mkdir(parents=True)
+    project.mkdir()
+    (project / "runs").symlink_to(elsewhere)
+    monkeypatch.setattr(process, "PROJECT_ROOT", project)
+    assert process.display_path(project / "runs" / "small" / "seed0") == "runs/small/seed0"
+    assert process.display_path(elsewhere / "small") == str(elsewhere / "small")     # named by its real place
+    monkeypatch.chdir(project)
+    assert process.display_path("runs/small") == "runs/small"

@@ -44,12 +44,15 @@ class RunResult:
 
 
 def display_path(path):
-    """``path`` relative to the project root when inside it (the subprocesses' working folder)."""
+    """``path`` relative to the project root when inside it (the subprocesses' working folder),
+    also when a folder on the way is a symlink to elsewhere (``runs/reproduce`` on another disk)."""
     path = Path(path)
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path.resolve())
+    for candidate in (Path(os.path.abspath(path)), path.resolve()):
+        try:
+            return str(candidate.relative_to(PROJECT_ROOT))
+        except ValueError:
+            pass
+    return str(path.resolve())
 
 
 def read_metrics(out):
