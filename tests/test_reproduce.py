@@ -609,6 +609,32 @@ def test_writer_mean_std_paper_column_failures_and_gains(tmp_path):
     assert "Run time: 0:00:35 for the 35 timed runs and tests of this table" in md
 
 
+def test_writer_mechanism_diagnostics_of_the_rows(tmp_path):
+    results = fake_results("table2", [0, 1, 2], lambda setting, method, seed: 5.0)
+    for seed in (0, 1, 2):
+        spec = RunSpec("anet_split", "algorithm1", (), seed)
+        folder = tmp_path / f"seed{seed}"
+        folder.mkdir()
+        if seed < 2:                                          # seed 2's folder has no diagnostics.json
+            layers = [{"accuracy": 0.6 + 0.1 * seed}, {"accuracy": 0.8 + 0.1 * seed}]
+            (folder / "diagnostics.json").write_text(json.dumps({
+                "500": {"probe": {"input": {"auc": 0.5}}},
+                "1500": {"discriminator": {"layers": layers}, "probe": {"input": {"auc": 1.0 - 0.02 * seed}}}}))
+        results[spec] = RunResult("done", {**results[spec].metrics, "iteration": 1500}, 1.0, None, str(folder))
+    doc = collect_table("table2", [0, 1, 2], results, {"data": "synthetic"})
+    rows = {r["name"]: r for r in doc["rows"]}
+    cells = rows["AherNet"]["mechanism"]["anet_split"]
+    assert cells["probe_auc_input"]["values"] == pytest.approx([1.0, 0.98])     # the tested snapshot's, n = 2
+    assert cells["discriminator_accuracy"]["mean"] == pytest.approx(0.75)
+    assert "probe_auc_layer_1" not in cells and "th14_anet" not in rows["AherNet"]["mechanism"]
+    assert rows["AherNet_M"]["mechanism"] == {}
+    md = render_markdown(doc)
+    assert "| AherNet | ANet-UN→ANet-AM | 0.75 ± 0.07 (n=2) | 0.99 ± 0.01 (n=2) | – |" in md
+    assert md.index("Mechanism diagnostics") < md.index("Orderings")
+    assert "Mechanism diagnostics" not in render_markdown(collect_table("table2", [0], fake_results(
+        "table2", [0], lambda setting, method, seed: 5.0), {"data": "synthetic"}))
+
+
 def test_kendall_tau_matches_scipy_and_orderings_need_two_rows():
     scipy_stats = pytest.importorskip("scipy.stats")
     rng = __import__("numpy").random.default_rng(0)

@@ -23,15 +23,10 @@ def test_curve_runs_have_their_length_all_snapshots_and_a_constant_rate(tmp_path
     assert min(config.train.lr_boundaries) > 3000 and config.data.root == "elsewhere"
 
 
-def test_plateau_and_diagnostics_readers():
+def test_plateau_reader():
     points = [{"iteration": i, "m": v} for i, v in ((250, 0.1), (500, 0.3), (750, 0.58), (1000, 0.6), (1250, 0.59))]
     assert curves.plateau_iteration(points, "m") == 750                  # first at >= 95 % of the best (0.57)
     assert curves.plateau_iteration([{"iteration": 5, "m": None}], "m") is None
-    record = {"discriminator": {"layers": [{"accuracy": 0.4}, {"accuracy": 0.6}, {"accuracy": None}]},
-              "probe": {"input": {"auc": 1.0}, "layer_1": {"auc": None}}}
-    assert curves.diagnostics_at(record) == {"discriminator_accuracy": pytest.approx(0.5), "probe_auc_input": 1.0,
-                                             "probe_auc_layer_1": None}
-    assert curves.diagnostics_at({}) == dict.fromkeys(curves.DIAGNOSTICS)
 
 
 def _curve(setting, method, seed, value, **extra):

@@ -45,15 +45,31 @@ PAPER_ORDERED = {"AherNet^0": 1.0, "AherNet^-": 5.0, "AherNet_M": 9.0, "AherNet_
                  "AherNet*": 21.0}
 
 
+def _mechanism(doc, name, probe, accuracy=None):
+    """Give row ``name`` the tables' ``mechanism``: per setting the probe AUCs (and a discriminator accuracy)."""
+    row = next(r for r in doc["rows"] if r["name"] == name)
+    row["mechanism"] = {}
+    for setting, values in probe.items():
+        cells = {"probe_auc_input": {"mean": sum(values) / len(values), "n": len(values), "values": values}}
+        if accuracy is not None:
+            cells["discriminator_accuracy"] = {"mean": accuracy, "n": len(values), "values": [accuracy] * len(values)}
+        row["mechanism"][setting] = cells
+
+
 def write_inputs(folder, curves=True):
     folder.mkdir(parents=True, exist_ok=True)
     t2 = {name: {"anet_split": v, "th14_anet": v} for name, v in PAPER_ORDERED.items()}
     t2["AherNet_A-"]["th14_anet"] = 30.0                          # th14: AherNet_A- above AherNet
     t2["AherNet (paper switches)"] = {"anet_split": 12.0, "th14_anet": 17.2}
-    (folder / "table2.json").write_text(json.dumps(_table("table2", ["anet_split", "th14_anet"], t2)))
+    table2 = _table("table2", ["anet_split", "th14_anet"], t2)
+    _mechanism(table2, "AherNet", {"anet_split": [1.0, 0.99, 1.0], "th14_anet": [0.5, 0.55, 0.58]}, accuracy=0.7)
+    _mechanism(table2, "AherNet_A-", {"anet_split": [0.9, 0.95, 0.92]})
+    (folder / "table2.json").write_text(json.dumps(table2))
     t4 = {name: {"k600": v} for name, v in PAPER_ORDERED.items() if name != "AherNet*"}
     t4["AherNet_A-"]["k600"], t4["AherNet"]["k600"] = 13.3, 13.5     # k600: within each other's spread
-    (folder / "table4.json").write_text(json.dumps(_table("table4", ["k600"], t4)))
+    table4 = _table("table4", ["k600"], t4)
+    _mechanism(table4, "AherNet", {"k600": [0.5, 0.9]})
+    (folder / "table4.json").write_text(json.dumps(table4))
     f6 = {f"AherNet* ({p} % annotations)": {"anet_split": v} for p, v in ((10, 5.0), (50, 10.0), (75, 20.0),
                                                                            (100, 25.0))}
     f6["AherNet"] = {"anet_split": 15.0}
@@ -106,7 +122,22 @@ def test_claims_from_tables_and_curves(tmp_path):
     assert fig5["anet_split (curve, seed 0)"]["decision"] == HOLDS and fig5["anet_split (curve, seed 0)"]["iteration"] == 250
     assert fig5["th14_anet (curve, seed 0)"]["decision"] == UNDECIDED
     assert fig5["k600 (curve, seed 1)"]["decision"] == UNDECIDED and "not run" in fig5["k600 (curve, seed 1)"]["why"]
-    assert len(fig5) == 4                                                  # AherNet curves only
+    # and per setting of Tables 2 and 4, the AherNet row's seeds: all separable / all at chance / mixed
+    anet = fig5["table2 ANet-UN→ANet-AM (AherNet, 3 seeds)"]
+    assert anet["decision"] == NOT and anet["probe_auc_values"] == [1.0, 0.99, 1.0]
+    assert anet["discriminator_accuracy"] == 0.7
+    assert fig5["table2 TH14→ANet-FG (AherNet, 3 seeds)"]["decision"] == HOLDS
+    assert fig5["table4 ANet→K600 (AherNet, 2 seeds)"]["decision"] == UNDECIDED
+    assert len(fig5) == 7                                                  # AherNet curves and rows only
+    # the context and adversarial gains carry both rows' diagnostics of their setting
+    adversarial = claims[("adversarial gain", "table2 anet_split average mAP")]
+    assert adversarial["diagnostics"]["AherNet"]["probe_auc_input"]["values"] == [1.0, 0.99, 1.0]
+    assert adversarial["diagnostics"]["AherNet_A-"]["probe_auc_input"]["n"] == 3
+    assert claims[("context gain", "table2 th14_anet average mAP")]["diagnostics"]["AherNet_M"] == {}
+    assert "diagnostics" not in claims[("weight-transfer gain", "table2 anet_split average mAP")]
+    line = verdict.claim_line(adversarial)
+    assert line.endswith("; diagnostics: AherNet discriminator accuracy 0.70, probe AUC 1.00 (n = 3); "
+                         "AherNet_A- probe AUC 0.92 (n = 3) |")
     assert [o["table"] for o in doc["orderings"]] == ["table2", "table2", "table4"]
 
 

@@ -24,7 +24,6 @@ Limits: seed 0 only by default; the length is chosen from the report by a person
 import argparse
 import datetime
 import json
-import math
 import shlex
 import sys
 from pathlib import Path
@@ -35,6 +34,7 @@ from aher.errors import UserError
 from aher.methods import METHODS
 from aher.paths import PROJECT_ROOT
 from aher.reproduce.executors import add_executor_arguments, check_executor_arguments, make_executor
+from aher.reproduce.mechanism import DIAGNOSTICS, diagnostics_at
 from aher.reproduce.plan import PlannedRun, RunSpec, effective_overrides
 from aher.reproduce.process import RunResult, display_path, run_logged
 from aher.reproduce.runner import TEST, execute, hms
@@ -42,7 +42,6 @@ from evaluation.cli_common import write_text_atomic
 
 CURVE_METHODS = ("algorithm1", "moments_only", "oracle")
 METRICS = ("average_mAP", "mAP@0.5", "average_mAP_gt_labels", "AUC", "video_accuracy")
-DIAGNOSTICS = ("discriminator_accuracy", "probe_auc_input", "probe_auc_layer_1")
 EVAL_DIR = "eval_curve"
 PLATEAU_FRACTION = 0.95
 
@@ -86,20 +85,6 @@ def test_snapshots(run):
 
 # ----------------------------------------------------------------------------------------------
 # Reading a run
-
-
-def _mean(values):
-    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    return sum(values) / len(values) if values else None
-
-
-def diagnostics_at(record):
-    """The curve's diagnostics of one ``diagnostics.json`` entry (None where the method has none)."""
-    layers = (record.get("discriminator") or {}).get("layers") or []
-    probe = record.get("probe") or {}
-    return {"discriminator_accuracy": _mean([layer.get("accuracy") for layer in layers]),
-            "probe_auc_input": (probe.get("input") or {}).get("auc"),
-            "probe_auc_layer_1": (probe.get("layer_1") or {}).get("auc")}
 
 
 def read_curve(run, tested):

@@ -10,12 +10,16 @@ from classification (``aher.inference``), read from the same metrics.json files:
 setting the columns ``REFERENCE_COLUMNS`` (JSON ``reference_columns``, cells in each row's
 ``cells``) and the row "fixed windows + GT labels" (``reference_rows``: the mean over the table's
 distinct finished runs of a setting); a run whose metrics.json predates them gives "absent", never
-a failure.  Table 1 adds the text's AherNet vs AherNet* on the untrimmed-set classes
-(``text_untrimmed_classes``), Table 2 the text's gains, Fig. 6 the series the plot reads.
+a failure.  Each row also has ``mechanism``: per setting, mean ± std over its finished runs of the
+mechanism diagnostics at the tested snapshot (``aher.reproduce.mechanism``: discriminator accuracy,
+probe AUCs, fractions), for the runs whose folder has them.  Table 1 adds the text's AherNet vs
+AherNet* on the untrimmed-set classes (``text_untrimmed_classes``), Table 2 the text's gains,
+Fig. 6 the series the plot reads.
 Limits: no files; the numbers' arithmetic is in ``aher.reproduce.stats``.
 """
 
 from aher import paper_numbers
+from aher.reproduce.mechanism import DIAGNOSTICS, final_diagnostics
 from aher.reproduce.plan import UNTRIMMED, RunSpec, own_label_space
 from aher.reproduce.runner import RunResult, display_path
 from aher.reproduce.stats import optional_cell, orderings, run_time, summarize, text_gains, to_percent
@@ -128,7 +132,28 @@ def _row_entry(table, spec, row, seeds, results, failures):
         finished = _finished_metrics(entry["runs"], setting, row, results)
         for metric in REFERENCE_COLUMNS:
             entry["cells"][f"{setting}/{metric}"] = optional_cell(finished, metric)
+    entry["mechanism"] = _mechanism(entry["runs"], spec, row, results)
     return entry
+
+
+def _mechanism(runs, spec, row, results):
+    """Per setting: mean ± std of each diagnostic over the row's finished runs that have it."""
+    out = {}
+    for setting in spec.settings:
+        found = []
+        for r in runs:
+            if r["setting"] == setting and r["status"] not in ("failed", "missing"):
+                res = results[RunSpec(setting, row.method, tuple(row.extra), r["seed"])]
+                if res.out:
+                    found.append(final_diagnostics(res.out, (res.metrics or {}).get("iteration")) or {})
+        cells = {}
+        for name in DIAGNOSTICS:
+            values = [d[name] for d in found if d.get(name) is not None]
+            if values:
+                cells[name] = dict(summarize(values), values=values)
+        if cells:
+            out[setting] = cells
+    return out
 
 
 def _metric_cell(table, row, setting, metric, runs, results):

@@ -4,8 +4,8 @@ Contract: ``render_markdown(doc)`` renders a document of ``aher.reproduce.docume
 back from its JSON): the heading and data line, the table (our cell, then the paper's column when
 the paper has the table, then the reference columns), the reference row, the paper-only rows, and
 the sections the document has: failed runs as numbered footnotes (one per distinct error), the
-text's gains, the untrimmed-set classes comparison, the orderings, the run time, the paper's text,
-the plot and the notes.  "—": no number; "–": a reference the run's metrics.json predates.
+text's gains, the untrimmed-set classes comparison, the rows' mechanism diagnostics, the
+orderings, the run time, the paper's text, the plot and the notes.  "—": no number; "–": a reference the run's metrics.json predates.
 Limits: formatting only; every number is computed in the document.
 """
 
@@ -32,7 +32,8 @@ def render_markdown(doc):
     if ref_cols:
         lines += ["", REFERENCES_NOTE]
     lines += footnotes.lines()
-    lines += _gain_lines(doc) + _untrimmed_lines(doc) + _ordering_lines(doc) + _run_time_lines(doc)
+    lines += _gain_lines(doc) + _untrimmed_lines(doc) + _mechanism_lines(doc) + _ordering_lines(doc)
+    lines += _run_time_lines(doc)
     lines += _closing_lines(doc)
     return "\n".join(lines) + "\n"
 
@@ -211,6 +212,29 @@ def _ordering_lines(doc):
     for o in doc["orderings"]:
         tau = "–" if o["kendall_tau"] is None else f"{o['kendall_tau']:+.2f}"
         lines.append(f"| {o['title']} | {' < '.join(o['ours'])} | {' < '.join(o['paper'])} | {tau} |")
+    return lines
+
+
+MECHANISM_NOTE = (
+    "Mechanism diagnostics of the runs at their tested snapshot (fractions, from each run's `diagnostics.json`, "
+    "measured on training batches): *discriminator accuracy* = D's accuracy on background anchors of real and "
+    "generated videos, mean over anchor layers (0.5 = chance); *probe AUC* = held-out AUC of a linear probe telling "
+    "generated context from real background at the input features and at anchor layer 1 (0.5 = "
+    "indistinguishable, 1.0 = linearly separable). Rows without context generation have none.")
+
+
+def _mechanism_lines(doc):
+    """The rows' mechanism diagnostics per setting (rows without any are left out)."""
+    found = [(row, setting, cells) for row in doc["rows"] for setting, cells in (row.get("mechanism") or {}).items()]
+    if not found:
+        return []
+    titles = paper_numbers.SETTING_TITLES
+    lines = ["", MECHANISM_NOTE, "", "| approach | setting | discriminator accuracy | probe AUC (input) | "
+             "probe AUC (layer 1) |", "|---|---|---:|---:|---:|"]
+    for row, setting, cells in found:
+        lines.append(_line([row["name"], titles.get(setting, setting)]
+                           + [_reference_text(cells.get(name)) for name in
+                              ("discriminator_accuracy", "probe_auc_input", "probe_auc_layer_1")]))
     return lines
 
 

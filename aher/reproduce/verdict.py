@@ -16,13 +16,16 @@ decided`` (the decisions are the ``DECISIONS`` strings), with the numbers it res
   for each neighbouring pair of the paper's order (does not hold when a pair does not, holds when
   all do, else cannot be decided), shown with Kendall's tau-b of the table (1 = the paper's order).
 * The text's gains: context (AherNet_A- > AherNet_M), adversarial (AherNet > AherNet_A-), weight
-  transfer (AherNet > AherNet^-), on average mAP of Tables 2 and 4.
+  transfer (AherNet > AherNet^-), on average mAP of Tables 2 and 4; the context and adversarial
+  gains carry the two rows' mechanism diagnostics of that setting (the tables' ``mechanism``).
 * Fig. 6: AherNet* with a fraction f of the annotations is below AherNet for f <= 0.5 and above it
   for f > 0.5 (the paper's text): per setting one claim made of the fractions, combined as above.
-* Fig. 5: the generated context is indistinguishable from real background. Per setting, from the
-  last tested snapshot of the AherNet curve: holds when the linear probe's AUC (input features) is
-  at most ``PROBE_CHANCE`` = 0.6, does not hold when it is at least ``PROBE_SEPARABLE`` = 0.75,
-  cannot be decided between; the discriminator's accuracy is shown beside it.
+* Fig. 5: the generated context is indistinguishable from real background, decided on the linear
+  probe's held-out AUC of generated vs real background at the input features: per setting from the
+  AherNet row of Tables 2 and 4 (every seed's tested snapshot) and from the last tested snapshot
+  of the AherNet curve: holds when every value is at most ``PROBE_CHANCE`` = 0.6, does not hold
+  when every value is at least ``PROBE_SEPARABLE`` = 0.75, cannot be decided otherwise; the
+  discriminator's accuracy is shown beside it.
 * Beside the claims (no paper claim): AherNet with the paper-side switches against AherNet.
 A missing file or row gives "cannot be decided" with the reason; a ``--tables`` folder that does not
 exist is a one-line error.
@@ -35,6 +38,7 @@ import math
 import sys
 from pathlib import Path
 
+from aher import paper_numbers
 from aher.cli import run_main
 from aher.errors import UserError
 from aher.paths import PROJECT_ROOT
@@ -103,9 +107,13 @@ def table_claims(doc, key, title):
     if pairs:
         out.append({"claim": "ordering " + " < ".join(order), "where": title, "decision": combine(pairs),
                     "kendall_tau": tau, "parts": pairs, "why": None})
+    setting = key.split("/")[0]
     for name, better, worse in GAINS:
         if better in rows and worse in rows:
-            out.append(_claim(name, title, better, worse, compare(_values(rows, better, key), _values(rows, worse, key))))
+            claim = _claim(name, title, better, worse, compare(_values(rows, better, key), _values(rows, worse, key)))
+            if name != "weight-transfer gain":
+                claim["diagnostics"] = {row: (rows[row].get("mechanism") or {}).get(setting, {}) for row in (better, worse)}
+            out.append(claim)
     if PAPER_SWITCHES_ROW in rows and "AherNet" in rows:
         out.append(_claim("paper switches (no paper claim)", title, PAPER_SWITCHES_ROW, "AherNet",
                           compare(_values(rows, PAPER_SWITCHES_ROW, key), _values(rows, "AherNet", key))))
@@ -144,6 +152,39 @@ def fig6_claims(doc):
     return out
 
 
+FIG5 = "Fig. 5: generated context indistinguishable from real background"
+
+
+def _probe_decision(values):
+    if all(v <= PROBE_CHANCE for v in values):
+        return DECISIONS[0], None
+    if all(v >= PROBE_SEPARABLE for v in values):
+        return DECISIONS[1], None
+    return DECISIONS[2], (f"probe AUC {', '.join(f'{v:.2f}' for v in values)}: not all <= {PROBE_CHANCE} "
+                          f"nor all >= {PROBE_SEPARABLE}")
+
+
+def fig5_table_claims(doc, table):
+    """Per setting of the table: the AherNet row's probe AUC (input) over its seeds."""
+    mechanism = _rows(doc).get("AherNet", {}).get("mechanism") or {}
+    out = []
+    for setting in dict.fromkeys(col["setting"] for col in doc.get("columns", [])):
+        cells = mechanism.get(setting) or {}
+        values = (cells.get("probe_auc_input") or {}).get("values") or []
+        where = (f"{table} {paper_numbers.SETTING_TITLES.get(setting, setting)} (AherNet, {len(values)} "
+                 f"seed{'s' if len(values) != 1 else ''})")
+        if not values:
+            out.append(_missing(FIG5, where, "no finished AherNet run with diagnostics"))
+            continue
+        decision, why = _probe_decision(values)
+        out.append({"claim": FIG5, "where": where, "decision": decision, "probe_auc_input": _mean(values),
+                    "probe_auc_values": values,
+                    "probe_auc_layer_1": (cells.get("probe_auc_layer_1") or {}).get("mean"),
+                    "discriminator_accuracy": (cells.get("discriminator_accuracy") or {}).get("mean"),
+                    "iteration": doc.get("iterations"), "why": why})
+    return out
+
+
 def fig5_claims(curves):
     """Per setting: the last tested snapshot of the AherNet curve with its probe AUC."""
     out = []
@@ -153,17 +194,14 @@ def fig5_claims(curves):
         where = f"{curve['setting']} (curve, seed {curve['seed']})"
         points = [p for p in curve.get("points", []) if p.get("probe_auc_input") is not None]
         if curve.get("status") != "finished" or not points:
-            out.append(_missing("Fig. 5: generated context indistinguishable from real background", where,
-                                f"no tested snapshot with diagnostics ({curve.get('status')})"))
+            out.append(_missing(FIG5, where, f"no tested snapshot with diagnostics ({curve.get('status')})"))
             continue
         last = points[-1]
         auc, acc = last["probe_auc_input"], last.get("discriminator_accuracy")
-        decision = DECISIONS[0] if auc <= PROBE_CHANCE else DECISIONS[1] if auc >= PROBE_SEPARABLE else DECISIONS[2]
-        out.append({"claim": "Fig. 5: generated context indistinguishable from real background", "where": where,
-                    "decision": decision, "iteration": last["iteration"], "probe_auc_input": auc,
-                    "probe_auc_layer_1": last.get("probe_auc_layer_1"), "discriminator_accuracy": acc,
-                    "why": None if decision != DECISIONS[2] else
-                    f"probe AUC {auc:.2f} between {PROBE_CHANCE} and {PROBE_SEPARABLE}"})
+        decision, why = _probe_decision([auc])
+        out.append({"claim": FIG5, "where": where, "decision": decision, "iteration": last["iteration"],
+                    "probe_auc_input": auc, "probe_auc_layer_1": last.get("probe_auc_layer_1"),
+                    "discriminator_accuracy": acc, "why": why})
     return out
 
 
@@ -179,6 +217,7 @@ def build_verdict(tables_dir, curves_path):
     tables_dir = Path(tables_dir)
     doc = {"tables": display_path(tables_dir), "curves": display_path(curves_path), "alpha": ALPHA,
            "orderings": [], "claims": []}
+    fig5 = []
     for table in ("table2", "table4"):
         tdoc, error = _load(tables_dir / f"{table}.json")
         if error:
@@ -192,10 +231,11 @@ def build_verdict(tables_dir, curves_path):
                                      "seeds": tdoc.get("seeds"), "iterations": tdoc.get("iterations")})
             if col["metric"] == "average_mAP":            # the paper's claims are on average mAP; AUC: tau only
                 doc["claims"] += claims
+        fig5 += fig5_table_claims(tdoc, table)
     fdoc, error = _load(tables_dir / "fig6.json")
     doc["claims"] += fig6_claims(fdoc) if fdoc else [_missing("Fig. 6 crossing", "fig6", error)]
     cdoc, error = _load(curves_path)
-    doc["claims"] += fig5_claims(cdoc) if cdoc else [_missing("Fig. 5 indistinguishability", "curves", error)]
+    doc["claims"] += fig5 + (fig5_claims(cdoc) if cdoc else [_missing(FIG5, "curves", error)])
     return doc
 
 
@@ -205,7 +245,11 @@ def _num(value, digits=2):
 
 def claim_line(c):
     """One claim as a Markdown table row."""
-    if c["claim"].startswith("Fig. 5") and "probe_auc_input" in c:
+    if c["claim"].startswith("Fig. 5") and "probe_auc_values" in c:
+        numbers = (f"probe AUC {_num(c['probe_auc_input'])} (input; per seed "
+                   f"{', '.join(_num(v) for v in c['probe_auc_values'])}), {_num(c.get('probe_auc_layer_1'))} "
+                   f"(layer 1); discriminator accuracy {_num(c.get('discriminator_accuracy'))}; means over the seeds")
+    elif c["claim"].startswith("Fig. 5") and "probe_auc_input" in c:
         numbers = (f"probe AUC {_num(c['probe_auc_input'])} (input), {_num(c.get('probe_auc_layer_1'))} (layer 1); "
                    f"discriminator accuracy {_num(c.get('discriminator_accuracy'))} at iteration {c['iteration']}")
     elif "parts" in c:
@@ -220,7 +264,19 @@ def claim_line(c):
     else:
         numbers = ""
     why = f" — {c['why']}" if c.get("why") else ""
-    return f"| {c['claim']} | {c['where']} | **{c['decision']}** | {numbers}{why} |"
+    return f"| {c['claim']} | {c['where']} | **{c['decision']}** | {numbers}{why}{_diagnostics_text(c)} |"
+
+
+def _diagnostics_text(c):
+    """The rows' mechanism diagnostics a gain claim carries, as one clause."""
+    parts = []
+    for row, cells in (c.get("diagnostics") or {}).items():
+        shown = [f"{label} {_num(cells[name]['mean'])}" for name, label in
+                 (("discriminator_accuracy", "discriminator accuracy"), ("probe_auc_input", "probe AUC"))
+                 if (cells.get(name) or {}).get("mean") is not None]
+        n = max((cells[name].get("n", 0) for name in cells), default=0)
+        parts.append(f"{row} " + (", ".join(shown) + f" (n = {n})" if shown else "none"))
+    return "; diagnostics: " + "; ".join(parts) if parts else ""
 
 
 def render_markdown(doc, command):
@@ -228,8 +284,8 @@ def render_markdown(doc, command):
              f"Written by `{command}` from `{doc['tables']}` and `{doc['curves']}`. A claim \"A > B\" is Welch's "
              f"t-test of the seeds' values (two-sided, alpha {doc['alpha']}): **holds** / **does not hold** when "
              "significant in the paper's / the opposite direction, **cannot be decided** otherwise or below 2 "
-             f"seeds. Fig. 5: linear-probe AUC of generated vs real background <= {PROBE_CHANCE} holds, >= "
-             f"{PROBE_SEPARABLE} does not hold. Numbers in percent as in the tables; probe and discriminator "
+             f"seeds. Fig. 5: linear-probe AUC of generated vs real background (input features), every value <= "
+             f"{PROBE_CHANCE} holds, every value >= {PROBE_SEPARABLE} does not hold. Numbers in percent as in the tables; probe and discriminator "
              "values are fractions.", "", "## Orderings (Kendall's tau-b against the paper's numbers)", "",
              "| table | column | tau | seeds | iterations |", "|---|---|---:|---|---|"]
     for o in doc["orderings"]:

@@ -1,0 +1,44 @@
+"""The mechanism numbers the reports show of a run, read from its ``diagnostics.json``.
+
+Contract: ``diagnostics_at(record)`` reduces one snapshot's record (``aher.train.mechanism``) to
+the ``DIAGNOSTICS``: the discriminator's accuracy (mean over anchor layers; 0.5 = chance) and the
+linear probe's held-out AUC of generated context vs real background at the input features and at
+anchor layer 1 (0.5 = indistinguishable, 1.0 = linearly separable), each None where the method
+or the window has none.  ``final_diagnostics(folder, iteration)`` does so for the record of the
+tested snapshot ``iteration`` (else the last one) of a run folder; None when the folder has no
+readable ``diagnostics.json`` or it has no record.
+Limits: reads; the diagnostics are measured while training (``aher.train.mechanism``).
+"""
+
+import json
+import math
+from pathlib import Path
+
+DIAGNOSTICS = ("discriminator_accuracy", "probe_auc_input", "probe_auc_layer_1")
+DIAGNOSTICS_FILE = "diagnostics.json"
+
+
+def _mean(values):
+    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return sum(values) / len(values) if values else None
+
+
+def diagnostics_at(record):
+    """The ``DIAGNOSTICS`` of one ``diagnostics.json`` record (None where the method has none)."""
+    layers = (record.get("discriminator") or {}).get("layers") or []
+    probe = record.get("probe") or {}
+    return {"discriminator_accuracy": _mean([layer.get("accuracy") for layer in layers]),
+            "probe_auc_input": (probe.get("input") or {}).get("auc"),
+            "probe_auc_layer_1": (probe.get("layer_1") or {}).get("auc")}
+
+
+def final_diagnostics(folder, iteration=None):
+    """The ``DIAGNOSTICS`` of the run in ``folder`` at the snapshot ``iteration`` (else its last)."""
+    try:
+        records = json.loads((Path(folder) / DIAGNOSTICS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(records, dict) or not records:
+        return None
+    key = str(iteration) if iteration is not None and str(iteration) in records else max(records, key=int)
+    return diagnostics_at(records[key])
