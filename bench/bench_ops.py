@@ -57,30 +57,6 @@ def _op_type(node):
     return node.node_name.split(":", 1)[0]
 
 
-def single_thread_matmul_gflops(repeats=5):
-    """Best fp32 [8192, 2048] x [2048, 2048] rate with one intra-op and one inter-op thread."""
-    import tensorflow as tf
-
-    from bench_train import MATMUL_SHAPE
-
-    m, k, n = MATMUL_SHAPE
-    with tf.Graph().as_default() as graph:
-        a = tf.compat.v1.Variable(tf.random.uniform([m, k]))
-        b = tf.compat.v1.Variable(tf.random.uniform([k, n]))
-        product = tf.linalg.matmul(a, b)
-        init = tf.compat.v1.global_variables_initializer()
-    cfg = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=1)
-    with tf.compat.v1.Session(graph=graph, config=cfg) as sess:
-        sess.run(init)
-        sess.run(product.op)
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            sess.run(product.op)
-            best = min(best, time.perf_counter() - start)
-    return 2 * m * k * n / best / 1e9
-
-
 def worker(args):
     """Run inside a subprocess: limits, build, warm up, trace; print one JSON line."""
     import tensorflow as tf
@@ -92,7 +68,7 @@ def worker(args):
     from aher.train.flops import iteration_flops
     from bench_train import matmul_gflops, memory_streams, paper_overrides
 
-    limit_one, limit_all = single_thread_matmul_gflops(), matmul_gflops()
+    limit_one, limit_all = matmul_gflops(threads=1), matmul_gflops()
     config_file = ROOT / "configs" / "k600_synthetic_small.yaml"
     if args.shape == "paper":
         config = load_config(config_file, paper_overrides())

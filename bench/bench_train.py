@@ -68,9 +68,10 @@ def memory_streams(config, num_classes, seed=0):
     return {k: tf.data.Dataset.from_tensors(v).repeat() for k, v in arrays.items()}
 
 
-def matmul_gflops(repeats=MATMUL_REPEATS):
+def matmul_gflops(repeats=MATMUL_REPEATS, threads=None):
     """Best fp32 matmul rate of this process, GFLOP/s: [M, K] x [K, N] (MATMUL_SHAPE) on variables,
-    one warm-up run, then the fastest of ``repeats`` timed runs (the product is computed, not fetched)."""
+    one warm-up run, then the fastest of ``repeats`` timed runs (the product is computed, not fetched).
+    ``threads``: intra- and inter-op threads (default: the trainer's session options)."""
     import tensorflow as tf
 
     from aher.train.driver import session_config
@@ -81,7 +82,10 @@ def matmul_gflops(repeats=MATMUL_REPEATS):
         b = tf.compat.v1.Variable(tf.random.uniform([k, n]), name="b")
         product = tf.linalg.matmul(a, b)
         init = tf.compat.v1.global_variables_initializer()
-    with tf.compat.v1.Session(graph=graph, config=session_config()) as sess:
+    cfg = session_config()
+    if threads:
+        cfg.intra_op_parallelism_threads = cfg.inter_op_parallelism_threads = threads
+    with tf.compat.v1.Session(graph=graph, config=cfg) as sess:
         sess.run(init)
         sess.run(product.op)
         best = float("inf")
