@@ -619,7 +619,9 @@ def test_writer_mechanism_diagnostics_of_the_rows(tmp_path):
             layers = [{"accuracy": 0.6 + 0.1 * seed}, {"accuracy": 0.8 + 0.1 * seed}]
             (folder / "diagnostics.json").write_text(json.dumps({
                 "500": {"probe": {"input": {"auc": 0.5}}},
-                "1500": {"discriminator": {"layers": layers}, "probe": {"input": {"auc": 1.0 - 0.02 * seed}}}}))
+                "1500": {"discriminator": {"layers": layers}, "probe": {"input": {"auc": 1.0 - 0.02 * seed}},
+                         "generator": {"generated": {"norm": 12.0 + 2 * seed, "zero_fraction": 0.75},
+                                       "real_background": {"norm": 5.0, "zero_fraction": 0.45}}}}))
         results[spec] = RunResult("done", {**results[spec].metrics, "iteration": 1500}, 1.0, None, str(folder))
     doc = collect_table("table2", [0, 1, 2], results, {"data": "synthetic"})
     rows = {r["name"]: r for r in doc["rows"]}
@@ -629,7 +631,10 @@ def test_writer_mechanism_diagnostics_of_the_rows(tmp_path):
     assert "probe_auc_layer_1" not in cells and "th14_anet" not in rows["AherNet"]["mechanism"]
     assert rows["AherNet_M"]["mechanism"] == {}
     md = render_markdown(doc)
-    assert "| AherNet | ANet-UN→ANet-AM | 0.75 ± 0.07 (n=2) | 0.99 ± 0.01 (n=2) | – |" in md
+    assert cells["generated_norm"]["values"] == [12.0, 14.0] and cells["real_zero_fraction"]["mean"] == 0.45
+    assert "generated_temporal_std" not in cells
+    assert ("| AherNet | ANet-UN→ANet-AM | 0.75 ± 0.07 (n=2) | 0.99 ± 0.01 (n=2) | – | 13.00 / 5.00 | 0.75 / 0.45 "
+            "| – / – |") in md
     assert md.index("Mechanism diagnostics") < md.index("Orderings")
     assert "Mechanism diagnostics" not in render_markdown(collect_table("table2", [0], fake_results(
         "table2", [0], lambda setting, method, seed: 5.0), {"data": "synthetic"}))

@@ -53,6 +53,7 @@ def _mechanism(doc, name, probe, accuracy=None):
         cells = {"probe_auc_input": {"mean": sum(values) / len(values), "n": len(values), "values": values}}
         if accuracy is not None:
             cells["discriminator_accuracy"] = {"mean": accuracy, "n": len(values), "values": [accuracy] * len(values)}
+            cells["generated_norm"], cells["real_norm"] = {"mean": 13.5, "n": 1}, {"mean": 4.8, "n": 1}
         row["mechanism"][setting] = cells
 
 
@@ -125,7 +126,9 @@ def test_claims_from_tables_and_curves(tmp_path):
     # and per setting of Tables 2 and 4, the AherNet row's seeds: all separable / all at chance / mixed
     anet = fig5["table2 ANet-UN→ANet-AM (AherNet, 3 seeds)"]
     assert anet["decision"] == NOT and anet["probe_auc_values"] == [1.0, 0.99, 1.0]
-    assert anet["discriminator_accuracy"] == 0.7
+    assert anet["discriminator_accuracy"] == 0.7 and anet["generator"]["generated_norm"] == 13.5
+    assert ("discriminator accuracy 0.70; generated context vs real background: norm 13.50 vs 4.80; means over the "
+            "seeds |") in verdict.claim_line(anet)
     assert fig5["table2 TH14→ANet-FG (AherNet, 3 seeds)"]["decision"] == HOLDS
     assert fig5["table4 ANet→K600 (AherNet, 2 seeds)"]["decision"] == UNDECIDED
     assert len(fig5) == 7                                                  # AherNet curves and rows only

@@ -11,15 +11,16 @@ setting the columns ``REFERENCE_COLUMNS`` (JSON ``reference_columns``, cells in 
 ``cells``) and the row "fixed windows + GT labels" (``reference_rows``: the mean over the table's
 distinct finished runs of a setting); a run whose metrics.json predates them gives "absent", never
 a failure.  Each row also has ``mechanism``: per setting, mean ± std over its finished runs of the
-mechanism diagnostics at the tested snapshot (``aher.reproduce.mechanism``: discriminator accuracy,
-probe AUCs, fractions), for the runs whose folder has them.  Table 1 adds the text's AherNet vs
+mechanism diagnostics at the tested snapshot (``aher.reproduce.mechanism``: discriminator accuracy
+and probe AUCs as fractions, the generated context's and real background's feature statistics),
+for the runs whose folder has them.  Table 1 adds the text's AherNet vs
 AherNet* on the untrimmed-set classes (``text_untrimmed_classes``), Table 2 the text's gains,
 Fig. 6 the series the plot reads.
 Limits: no files; the numbers' arithmetic is in ``aher.reproduce.stats``.
 """
 
 from aher import paper_numbers
-from aher.reproduce.mechanism import DIAGNOSTICS, final_diagnostics
+from aher.reproduce.mechanism import DIAGNOSTICS, GENERATOR_STATS, final_diagnostics
 from aher.reproduce.plan import UNTRIMMED, RunSpec, own_label_space
 from aher.reproduce.runner import RunResult, display_path
 from aher.reproduce.stats import optional_cell, orderings, run_time, summarize, text_gains, to_percent
@@ -147,7 +148,7 @@ def _mechanism(runs, spec, row, results):
                 if res.out:
                     found.append(final_diagnostics(res.out, (res.metrics or {}).get("iteration")) or {})
         cells = {}
-        for name in DIAGNOSTICS:
+        for name in (*DIAGNOSTICS, *GENERATOR_STATS):
             values = [d[name] for d in found if d.get(name) is not None]
             if values:
                 cells[name] = dict(summarize(values), values=values)

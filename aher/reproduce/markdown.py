@@ -220,7 +220,9 @@ MECHANISM_NOTE = (
     "measured on training batches): *discriminator accuracy* = D's accuracy on background anchors of real and "
     "generated videos, mean over anchor layers (0.5 = chance); *probe AUC* = held-out AUC of a linear probe telling "
     "generated context from real background at the input features and at anchor layer 1 (0.5 = "
-    "indistinguishable, 1.0 = linearly separable). Rows without context generation have none.")
+    "indistinguishable, 1.0 = linearly separable); *generated / real*: the generated context's and the real "
+    "background steps' mean per-step L2 norm, fraction of exact zeros and temporal std (means over the seeds). "
+    "Rows without context generation have none.")
 
 
 def _mechanism_lines(doc):
@@ -230,12 +232,19 @@ def _mechanism_lines(doc):
         return []
     titles = paper_numbers.SETTING_TITLES
     lines = ["", MECHANISM_NOTE, "", "| approach | setting | discriminator accuracy | probe AUC (input) | "
-             "probe AUC (layer 1) |", "|---|---|---:|---:|---:|"]
+             "probe AUC (layer 1) | norm generated / real | zeros generated / real | temporal std generated / real |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
     for row, setting, cells in found:
         lines.append(_line([row["name"], titles.get(setting, setting)]
                            + [_reference_text(cells.get(name)) for name in
-                              ("discriminator_accuracy", "probe_auc_input", "probe_auc_layer_1")]))
+                              ("discriminator_accuracy", "probe_auc_input", "probe_auc_layer_1")]
+                           + [_pair(cells, stat) for stat in ("norm", "zero_fraction", "temporal_std")]))
     return lines
+
+
+def _pair(cells, stat):
+    """``generated / real`` means of one generator statistic ("–" for a missing side)."""
+    return " / ".join(_num((cells.get(f"{side}_{stat}") or {}).get("mean")) for side in ("generated", "real"))
 
 
 def _run_time_lines(doc):

@@ -42,6 +42,7 @@ from aher import paper_numbers
 from aher.cli import run_main
 from aher.errors import UserError
 from aher.paths import PROJECT_ROOT
+from aher.reproduce.mechanism import GENERATOR_STATS
 from aher.reproduce.process import display_path
 from aher.reproduce.tables import FRACTIONS, PAPER_SWITCHES_ROW, fig6_row_name
 
@@ -181,6 +182,7 @@ def fig5_table_claims(doc, table):
                     "probe_auc_values": values,
                     "probe_auc_layer_1": (cells.get("probe_auc_layer_1") or {}).get("mean"),
                     "discriminator_accuracy": (cells.get("discriminator_accuracy") or {}).get("mean"),
+                    "generator": {name: (cells.get(name) or {}).get("mean") for name in GENERATOR_STATS},
                     "iteration": doc.get("iterations"), "why": why})
     return out
 
@@ -248,7 +250,8 @@ def claim_line(c):
     if c["claim"].startswith("Fig. 5") and "probe_auc_values" in c:
         numbers = (f"probe AUC {_num(c['probe_auc_input'])} (input; per seed "
                    f"{', '.join(_num(v) for v in c['probe_auc_values'])}), {_num(c.get('probe_auc_layer_1'))} "
-                   f"(layer 1); discriminator accuracy {_num(c.get('discriminator_accuracy'))}; means over the seeds")
+                   f"(layer 1); discriminator accuracy {_num(c.get('discriminator_accuracy'))}"
+                   + _generator_text(c.get("generator") or {}) + "; means over the seeds")
     elif c["claim"].startswith("Fig. 5") and "probe_auc_input" in c:
         numbers = (f"probe AUC {_num(c['probe_auc_input'])} (input), {_num(c.get('probe_auc_layer_1'))} (layer 1); "
                    f"discriminator accuracy {_num(c.get('discriminator_accuracy'))} at iteration {c['iteration']}")
@@ -265,6 +268,14 @@ def claim_line(c):
         numbers = ""
     why = f" — {c['why']}" if c.get("why") else ""
     return f"| {c['claim']} | {c['where']} | **{c['decision']}** | {numbers}{why}{_diagnostics_text(c)} |"
+
+
+def _generator_text(g):
+    """The generated context against real background, as one clause ("" without numbers)."""
+    shown = [f"{label} {_num(g.get('generated_' + stat))} vs {_num(g.get('real_' + stat))}"
+             for stat, label in (("norm", "norm"), ("zero_fraction", "zeros"), ("temporal_std", "temporal std"))
+             if g.get("generated_" + stat) is not None]
+    return "; generated context vs real background: " + ", ".join(shown) if shown else ""
 
 
 def _diagnostics_text(c):
