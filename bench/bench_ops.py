@@ -18,7 +18,6 @@ sub-step's ``session.run``).  It reports:
                             [--json-out FILE]
 """
 
-import argparse
 import collections
 import json
 import subprocess
@@ -153,15 +152,9 @@ def render(results, argv):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--configs", default="small")
-    p.add_argument("--iterations", type=int, default=3)
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--report", metavar="FILE")
-    p.add_argument("--json-out", metavar="FILE", help="also write the raw results as JSON")
-    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--shape", default="small", help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+    from bench_train import bench_parser
+
+    args = bench_parser(__doc__, configs="small", warmup=2).parse_args(argv)
     if args.worker:
         return worker(args)
     results = []

@@ -175,18 +175,24 @@ def print_rates(res):
         print(f"  {name:<10}{sec:>9.3f}{work:>10.1f}{rate:>10.1f}{share:>9.1f}")
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--configs", default="small,paper")
-    p.add_argument("--xla", default="off,on")
-    p.add_argument("--precision", default="float32", help="comma-separated train.precision values")
-    p.add_argument("--moment-classes", default="600", help="comma-separated K of the moment set (paper shapes)")
+def bench_parser(doc, configs, warmup):
+    """The options every Algorithm-1 bench takes (and the hidden ones of its worker subprocess)."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--configs", default=configs)
     p.add_argument("--iterations", type=int, default=3)
-    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--warmup", type=int, default=warmup)
     p.add_argument("--report", metavar="FILE")
     p.add_argument("--json-out", metavar="FILE", help="also write the raw results as JSON")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--shape", default="small", help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv=None):
+    p = bench_parser(__doc__, configs="small,paper", warmup=1)
+    p.add_argument("--xla", default="off,on")
+    p.add_argument("--precision", default="float32", help="comma-separated train.precision values")
+    p.add_argument("--moment-classes", default="600", help="comma-separated K of the moment set (paper shapes)")
     args = p.parse_args(argv)
     if args.worker:
         args.moment_classes = int(args.moment_classes)
