@@ -37,3 +37,5 @@ def test_final_diagnostics_of_a_run_folder(tmp_path):
     assert final_diagnostics(tmp_path, iteration=750)["probe_auc_input"] == 0.8   # no record there: the last
     (tmp_path / "diagnostics.json").write_text("{}")
     assert final_diagnostics(tmp_path) is None
+    (tmp_path / "diagnostics.json").write_text(json.dumps({"note": "x", "1500": [], "500": _record(0.7, 0.9)}))
+    assert final_diagnostics(tmp_path, iteration=1500)["probe_auc_input"] == 0.9   # the only usable record

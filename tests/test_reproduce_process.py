@@ -118,11 +118,15 @@ def test_resumed_command_counts_the_stretches_before_it(tmp_path):
     # a stretch whose driver was killed after 400 s: its marker, streams and checkpoints are left
     started = time.time() - 1000
     (folder / "reproduce.started").write_text(json.dumps({"started": started}))
-    (folder / "reproduce.stdout.part").write_text("it 100/1500\n")
+    (folder / "reproduce.stdout.part").write_text("it 100/1500\n=== earlier stretch: fake, 99999 s\nit 120")
     (folder / "reproduce.stderr.part").write_text("")
     (folder / "checkpoints" / "model-100.index").write_text("")
     for path in folder.rglob("*"):
         os.utime(path, (started + 400, started + 400))
+    # written at the restart, not by the stretch: the next driver's claim and a scheduler's log
+    (folder / "claim.lock").write_text("{}")
+    (folder / "slurm").mkdir()
+    (folder / "slurm" / "job.out").write_text("queued")
     # a stretch that fails, then one that finishes
     failed = run_logged(python("import sys; print('out of memory', file=sys.stderr); sys.exit(3)") + ["--resume"],
                         folder)
@@ -136,9 +140,23 @@ def test_resumed_command_counts_the_stretches_before_it(tmp_path):
     assert float(total) == pytest.approx(failed.seconds + last, abs=0.15)       # 400 + failed + last stretch
     assert logged_seconds(folder) == float(total)
     assert lines[2:5] == ["--- stdout", "finishing", "--- stderr"]
-    assert "=== earlier stretch: killed, 400.0 s" in lines and "it 100/1500" in lines
+    assert "=== earlier stretch: killed, 400.0 s" in lines and "it 100/1500" in lines and "it 120" in lines
     assert any(line.startswith("=== earlier stretch: exit code 3, ") for line in lines) and "out of memory" in lines
-    assert sorted(p.name for p in folder.iterdir()) == ["checkpoints", "metrics.json", "reproduce.log"]
+    assert sorted(p.name for p in folder.iterdir()) == ["checkpoints", "claim.lock", "metrics.json", "reproduce.log",
+                                                        "slurm"]
+
+
+def test_a_stretch_is_folded_once(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    marker = json.dumps({"started": time.time() - 30})
+    (folder / "reproduce.started").write_text(marker)
+    (folder / "reproduce.stdout.part").write_text("it 20/1500\n")
+    assert run_logged(python("import sys; sys.exit(3)") + ["--resume"], folder).status == "failed"
+    # a driver killed right after keeping that stretch, before removing its marker, leaves the marker again
+    (folder / "reproduce.started").write_text(marker)
+    run_logged(_metrics_writer(folder), folder)
+    assert (folder / "reproduce.log").read_text().splitlines()[1].endswith(" in 3 stretches")
 
 
 def test_command_that_does_not_resume_starts_the_count_anew(tmp_path):
@@ -165,3 +183,64 @@ def test_display_path_keeps_a_symlinked_folder_inside_the_project(tmp_path, monk
     assert process.display_path(elsewhere / "small") == str(elsewhere / "small")     # named by its real place
     monkeypatch.chdir(project)
     assert process.display_path("runs/small") == "runs/small"
+
+
+def _driver(folder, child, setup=""):
+    """A driver process (own session) that runs ``child`` through run_logged and prints when it started."""
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import signal, sys
+        from aher.reproduce import process
+        {setup}
+        process.run_logged([sys.executable, "-c", {child!r}], {str(folder)!r})
+    """)], cwd=PROJECT_ROOT, start_new_session=True)
+
+
+def _child(tmp_path):
+    """A command that records every signal it gets into ``signals`` and stops on the first, like a trainer."""
+    return textwrap.dedent(f"""
+        import signal, sys, time
+        from pathlib import Path
+        got = Path({str(tmp_path / "signals")!r})
+        def stop(signum, frame):
+            with open(got, "a") as f:
+                f.write(signal.Signals(signum).name + "\\n")
+            time.sleep(0.5)                                   # saving a snapshot
+            sys.exit(128 + signum)
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        Path({str(tmp_path / "ready")!r}).write_text("")
+        time.sleep(60)
+    """)
+
+
+def _wait_for(path, driver):
+    deadline = time.monotonic() + 30
+    while not path.exists():
+        assert time.monotonic() < deadline and driver.poll() is None, f"{path.name} did not appear"
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="process groups and signals as on Linux")
+def test_an_interrupted_driver_lets_the_command_stop_cleanly(tmp_path):
+    # a requeued Slurm job's exit (SystemExit in the driver): the command gets SIGTERM, once
+    driver = _driver(tmp_path / "a", _child(tmp_path),
+                     setup="signal.signal(signal.SIGUSR1, lambda *a: sys.exit(3))")
+    try:
+        _wait_for(tmp_path / "ready", driver)
+        os.kill(driver.pid, signal.SIGUSR1)
+        assert driver.wait(timeout=30) == 3
+    finally:
+        driver.kill()
+    assert (tmp_path / "signals").read_text() == "SIGTERM\n"
+    assert (tmp_path / "a" / "reproduce.started").exists() and not (tmp_path / "a" / "reproduce.log").exists()
+    # Ctrl-C in a terminal (SIGINT to the whole group): the command stops on its own SIGINT, not signalled again
+    (tmp_path / "ready").unlink()
+    (tmp_path / "signals").unlink()
+    driver = _driver(tmp_path / "b", _child(tmp_path))
+    try:
+        _wait_for(tmp_path / "ready", driver)
+        os.killpg(driver.pid, signal.SIGINT)
+        assert driver.wait(timeout=30) != 0
+    finally:
+        driver.kill()
+    assert (tmp_path / "signals").read_text() == "SIGINT\n"

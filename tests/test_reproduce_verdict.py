@@ -138,6 +138,12 @@ def test_claims_from_tables_and_curves(tmp_path):
     assert adversarial["diagnostics"]["AherNet_A-"]["probe_auc_input"]["n"] == 3
     assert claims[("context gain", "table2 th14_anet average mAP")]["diagnostics"]["AherNet_M"] == {}
     assert "diagnostics" not in claims[("weight-transfer gain", "table2 anet_split average mAP")]
+    # a table written without the rows' diagnostics: no Fig. 5 lines from it, no diagnostics clause
+    old = {**json.loads((tmp_path / "in" / "table4.json").read_text())}
+    for row in old["rows"]:
+        row.pop("mechanism", None)
+    assert verdict.fig5_table_claims(old, "table4") == []
+    assert all("diagnostics" not in c for c in verdict.table_claims(old, "k600/average_mAP", "t4")[1])
     line = verdict.claim_line(adversarial)
     assert line.endswith("; diagnostics: AherNet discriminator accuracy 0.70, probe AUC 1.00 (n = 3); "
                          "AherNet_A- probe AUC 0.92 (n = 3) |")

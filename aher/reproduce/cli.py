@@ -211,7 +211,7 @@ def run(argv):
     args = _parse(argv)
     tables = expand_tables(args.tables)
     configs = resolve_configs(args, settings_needed(tables))
-    runs_root = Path(args.runs).resolve() if args.runs else PROJECT_ROOT / "runs" / "reproduce"
+    runs_root = Path(os.path.abspath(args.runs)) if args.runs else PROJECT_ROOT / "runs" / "reproduce"
     scale_dir = args.scale if args.data == "synthetic" else "real"
     passthrough = list(args.overrides)
     if args.precision != "float32":

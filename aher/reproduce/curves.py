@@ -24,6 +24,7 @@ Limits: seed 0 only by default; the length is chosen from the report by a person
 import argparse
 import datetime
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -281,7 +282,7 @@ def run(argv):
     if args.seeds < 1 or args.iterations < 1 or not 1 <= args.every <= args.iterations:
         raise UserError("--seeds and --iterations must be at least 1, --every between 1 and --iterations")
     configs = {s: PROJECT_ROOT / "configs" / f"{s}_synthetic_{args.scale}.yaml" for s in settings}
-    runs_root = Path(args.runs).resolve() if args.runs else PROJECT_ROOT / "runs" / "reproduce"
+    runs_root = Path(os.path.abspath(args.runs)) if args.runs else PROJECT_ROOT / "runs" / "reproduce"
     default_report = PROJECT_ROOT / "reports" / "curves" if args.scale == "small" and not args.overrides \
         else runs_root / args.scale / "curves" / "report"
     report_dir = Path(args.report_dir).resolve() if args.report_dir else default_report

@@ -19,6 +19,8 @@ Fig. 6 the series the plot reads.
 Limits: no files; the numbers' arithmetic is in ``aher.reproduce.stats``.
 """
 
+import math
+
 from aher import paper_numbers
 from aher.reproduce.mechanism import DIAGNOSTICS, GENERATOR_STATS, final_diagnostics
 from aher.reproduce.plan import UNTRIMMED, RunSpec, own_label_space
@@ -149,7 +151,7 @@ def _mechanism(runs, spec, row, results):
                     found.append(final_diagnostics(res.out, (res.metrics or {}).get("iteration")) or {})
         cells = {}
         for name in (*DIAGNOSTICS, *GENERATOR_STATS):
-            values = [d[name] for d in found if d.get(name) is not None]
+            values = [d[name] for d in found if isinstance(d.get(name), (int, float)) and math.isfinite(d[name])]
             if values:
                 cells[name] = dict(summarize(values), values=values)
         if cells:

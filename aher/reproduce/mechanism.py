@@ -8,7 +8,8 @@ or the window has none.  ``generator_at(record)`` gives the ``GENERATOR_STATS``:
 L2 norm, the fraction of exact zeros and the temporal std of the generated context beside the
 same of the real background steps.  ``final_diagnostics(folder, iteration)`` gives both for the
 record of the tested snapshot ``iteration`` (else the last one) of a run folder; None when the
-folder has no readable ``diagnostics.json`` or it has no record.
+folder has no readable ``diagnostics.json`` or it has no record (records under keys that are not
+iteration numbers, or that are not objects, are ignored).
 Limits: reads; the diagnostics are measured while training (``aher.train.mechanism``).
 """
 
@@ -50,7 +51,10 @@ def final_diagnostics(folder, iteration=None):
         records = json.loads((Path(folder) / DIAGNOSTICS_FILE).read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(records, dict) or not records:
+    if not isinstance(records, dict):
         return None
-    key = str(iteration) if iteration is not None and str(iteration) in records else max(records, key=int)
+    records = {int(k): v for k, v in records.items() if str(k).isdigit() and isinstance(v, dict)}
+    if not records:
+        return None
+    key = iteration if iteration in records else max(records)
     return {**diagnostics_at(records[key]), **generator_at(records[key])}

@@ -12,17 +12,18 @@ alive to read them), merged into ``reproduce.log`` when it ends.  On Linux the c
 SIGTERM when this process dies (even by SIGKILL): a trainer then saves its interrupted snapshot
 and stops, and its ``.part`` files keep what it printed.
 A command that resumes (``--resume`` in it) continues the stretches before it: a stretch that
-failed or whose driver was killed (``reproduce.started`` left behind; it ended at the folder's
-last write) is kept with its time and output in ``reproduce.earlier.part``, and the finished log
-counts them all (second line ``# exit code 0, S s; T s in N stretches``, T the sum, then
-each earlier stretch's streams after the last one's).  A command that does not resume starts the
-count anew.
+failed, or whose driver was killed (``reproduce.started`` left behind; it ended at its own last
+write, ``OWN_OUTPUTS``), is kept with its time in ``reproduce.stretches.json`` and its output in
+``reproduce.earlier.part``, and the finished log counts them all (second line ``# exit code 0, S s;
+T s in N stretches``, T the sum, then each earlier stretch's streams after the last one's).  A
+command that does not resume starts the count anew.  When this process is interrupted while the
+command runs (Ctrl-C, a requeued Slurm job's exit), the command gets SIGTERM and ``STOP_GRACE``
+seconds to stop (a trainer saves its interrupted snapshot) before it is killed.
 """
 
 import ctypes
 import json
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aher.paths import PROJECT_ROOT
+from evaluation.cli_common import write_json_atomic
 
 
 @dataclass
@@ -82,26 +84,49 @@ def _terminate_with_parent():
 
 STARTED = "reproduce.started"
 EARLIER = "reproduce.earlier.part"
-_EARLIER_HEAD = re.compile(r"^=== earlier stretch: .*, ([0-9.]+) s$", re.M)
+STRETCHES = "reproduce.stretches.json"
+#: what a stretch itself writes into its folder: where a killed stretch's end is read from (not the
+#: claim, which the next driver rewrites, nor a scheduler's logs, written while a job waits)
+OWN_OUTPUTS = ("reproduce.stdout.part", "reproduce.stderr.part", "train.log", "diagnostics.json", "checkpoints/*",
+               "tb/*")
+#: seconds a command gets to stop after SIGTERM when this process is interrupted (a trainer saves
+#: its interrupted snapshot), before it is killed
+STOP_GRACE = 120.0
 
 
 def _streams(parts):
     texts = [(parts[name].read_text(errors="replace") if parts[name].exists() else "") for name in ("stdout", "stderr")]
-    return f"--- stdout\n{texts[0]}--- stderr\n{texts[1]}"
+    return "".join(f"--- {name}\n{text}" + ("" if not text or text.endswith("\n") else "\n")
+                   for name, text in zip(("stdout", "stderr"), texts))
 
 
-def _keep_earlier(folder, how, seconds, streams):
+def _stretches(folder):
+    try:
+        records = json.loads((folder / STRETCHES).read_text())
+    except (OSError, ValueError):
+        return []
+    return records if isinstance(records, list) else []
+
+
+def _keep_earlier(folder, how, started, seconds, streams):
+    """Add a stretch that did not finish the command to the folder's earlier stretches (once)."""
+    records = _stretches(folder)
+    if any(r.get("started") == started for r in records):
+        return
+    records.append({"how": how, "started": started, "seconds": round(seconds, 1)})
     with open(folder / EARLIER, "a") as f:
         f.write(f"=== earlier stretch: {how}, {seconds:.1f} s\n{streams}")
+    write_json_atomic(folder / STRETCHES, records)
 
 
-def _last_write(folder, skip):
-    times = [p.stat().st_mtime for p in folder.rglob("*") if p.name != skip and p.is_file()]
+def _last_own_write(folder):
+    times = [p.stat().st_mtime for pattern in OWN_OUTPUTS for p in folder.glob(pattern) if p.is_file()]
     return max(times, default=None)
 
 
 def _fold_killed_stretch(folder, parts):
-    """Keep the stretch whose driver died before logging it (its ``STARTED`` marker is left)."""
+    """Keep the stretch whose driver died before logging it (its ``STARTED`` marker is left); it
+    ended at its own last write."""
     marker = folder / STARTED
     try:
         started = float(json.loads(marker.read_text())["started"])
@@ -109,10 +134,31 @@ def _fold_killed_stretch(folder, parts):
         return
     except (OSError, ValueError, KeyError, TypeError):
         started = None
-    ended = _last_write(folder, STARTED)
+    ended = _last_own_write(folder)
     seconds = max(0.0, ended - started) if started is not None and ended is not None else 0.0
-    _keep_earlier(folder, "killed", seconds, _streams(parts))
+    _keep_earlier(folder, "killed", started, seconds, _streams(parts))
     marker.unlink()
+
+
+def _run_to_the_end(cmd, out, err, env):
+    """Run ``cmd`` to its exit code.  When this process is interrupted meanwhile, the command gets
+    ``STOP_GRACE`` seconds to stop before SIGKILL: after Ctrl-C it has had the terminal's SIGINT
+    (another signal would stop a trainer at once, without its snapshot), after anything else (the
+    SystemExit of a requeued job) it gets SIGTERM.  Another interruption meanwhile kills it at once."""
+    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                            env={**os.environ, **env} if env else None,
+                            preexec_fn=_terminate_with_parent if _prctl else None)
+    try:
+        return proc.wait()
+    except BaseException as exc:
+        if not isinstance(exc, KeyboardInterrupt):
+            proc.terminate()
+        try:
+            proc.wait(timeout=STOP_GRACE)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+        raise
 
 
 def run_logged(cmd, folder, env=None):
@@ -125,32 +171,32 @@ def run_logged(cmd, folder, env=None):
     if "--resume" in cmd:
         _fold_killed_stretch(folder, parts)
     else:
-        for name in (STARTED, EARLIER):
+        for name in (STARTED, EARLIER, STRETCHES):
             (folder / name).unlink(missing_ok=True)
-    (folder / STARTED).write_text(json.dumps({"started": time.time()}))
+    started = time.time()
+    (folder / STARTED).write_text(json.dumps({"started": started}))
     start = time.monotonic()
     with open(parts["stdout"], "w") as out, open(parts["stderr"], "w") as err:
-        proc = subprocess.run(cmd, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                              env={**os.environ, **env} if env else None,
-                              preexec_fn=_terminate_with_parent if _prctl else None)
+        returncode = _run_to_the_end(cmd, out, err, env)
     seconds = time.monotonic() - start
     streams = _streams(parts)
     stderr = parts["stderr"].read_text(errors="replace")
     earlier = (folder / EARLIER).read_text(errors="replace") if (folder / EARLIER).exists() else ""
-    times = [float(t) for t in _EARLIER_HEAD.findall(earlier)]
+    times = [float(r.get("seconds") or 0.0) for r in _stretches(folder)]
     total = f"; {seconds + sum(times):.1f} s in {len(times) + 1} stretches" if times else ""
-    (folder / "reproduce.log").write_text(f"$ {shlex.join(shown)}\n# exit code {proc.returncode}, {seconds:.1f} s{total}\n"
+    (folder / "reproduce.log").write_text(f"$ {shlex.join(shown)}\n# exit code {returncode}, {seconds:.1f} s{total}\n"
                                           f"{streams}{earlier}")
-    if proc.returncode != 0:
-        _keep_earlier(folder, f"exit code {proc.returncode}", seconds, streams)
+    if returncode != 0:
+        _keep_earlier(folder, f"exit code {returncode}", started, seconds, streams)
     else:
-        (folder / EARLIER).unlink(missing_ok=True)
+        for name in (EARLIER, STRETCHES):
+            (folder / name).unlink(missing_ok=True)
     seconds += sum(times)
     (folder / STARTED).unlink()
     for part in parts.values():
         part.unlink()
-    if proc.returncode != 0:
-        return RunResult("failed", seconds=seconds, error=error_line(stderr, proc.returncode), out=str(folder))
+    if returncode != 0:
+        return RunResult("failed", seconds=seconds, error=error_line(stderr, returncode), out=str(folder))
     if not (folder / "metrics.json").is_file():
         return RunResult("failed", seconds=seconds, error="the run finished without metrics.json", out=str(folder))
     metrics, error = read_metrics(folder)

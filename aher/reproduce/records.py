@@ -25,6 +25,7 @@ Limits: one file for all runs; the records carry no detections, so the detection
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from aher.cli import run_main
@@ -216,7 +217,7 @@ def build_parser():
 
 def run(argv=None):
     args = build_parser().parse_args(argv)
-    runs_root, path = Path(args.runs).resolve(), Path(args.file).resolve()
+    runs_root, path = Path(os.path.abspath(args.runs)), Path(args.file).resolve()
     if args.action == "save":
         c = save(runs_root, path)
         print(f"{display_path(path)}: {c['total']} runs ({c['added']} added, {c['updated']} updated, "

@@ -109,10 +109,11 @@ def table_claims(doc, key, title):
         out.append({"claim": "ordering " + " < ".join(order), "where": title, "decision": combine(pairs),
                     "kendall_tau": tau, "parts": pairs, "why": None})
     setting = key.split("/")[0]
+    has_mechanism = any("mechanism" in row for row in rows.values())    # tables written before it have none
     for name, better, worse in GAINS:
         if better in rows and worse in rows:
             claim = _claim(name, title, better, worse, compare(_values(rows, better, key), _values(rows, worse, key)))
-            if name != "weight-transfer gain":
+            if name != "weight-transfer gain" and has_mechanism:
                 claim["diagnostics"] = {row: (rows[row].get("mechanism") or {}).get(setting, {}) for row in (better, worse)}
             out.append(claim)
     if PAPER_SWITCHES_ROW in rows and "AherNet" in rows:
@@ -166,8 +167,12 @@ def _probe_decision(values):
 
 
 def fig5_table_claims(doc, table):
-    """Per setting of the table: the AherNet row's probe AUC (input) over its seeds."""
-    mechanism = _rows(doc).get("AherNet", {}).get("mechanism") or {}
+    """Per setting of the table: the AherNet row's probe AUC (input) over its seeds (none from a
+    table written without the rows' mechanism diagnostics)."""
+    ahernet = _rows(doc).get("AherNet", {})
+    if "mechanism" not in ahernet:
+        return []
+    mechanism = ahernet["mechanism"] or {}
     out = []
     for setting in dict.fromkeys(col["setting"] for col in doc.get("columns", [])):
         cells = mechanism.get(setting) or {}
