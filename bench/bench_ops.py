@@ -11,8 +11,8 @@ sub-step's ``session.run``).  It reports:
   products, Adam updates, everything else;
 * the matrix products' rate per op-second (the analytic GFLOP of ``aher.train.flops``, which
   counts matrix products only, over the op-seconds of convolutions and matrix products) beside
-  the fp32 matmul rate of one thread ([8192, 2048] x [2048, 2048], intra-op threads 1) and of
-  the whole process: how close the kernels run to the machine's limit, and what is left.
+  the fp32 matmul rate ([8192, 2048] x [2048, 2048]) of the process and of one thread (measured in
+  a process of its own: the first session of a process sizes its thread pools).
 
   python bench/bench_ops.py [--configs small,paper] [--iterations 3] [--warmup 2] [--report FILE]
                             [--json-out FILE]
@@ -64,10 +64,13 @@ def worker(args):
     from aher.config import load_config
     from aher.train.algorithm1 import build_algorithm1_graph, make_streams
     from aher.train.driver import session_config
-    from aher.train.flops import iteration_flops
+    from aher.train.flops import KERNEL_SIZE, iteration_flops
     from bench_train import matmul_gflops, memory_streams, paper_overrides
 
-    limit_one, limit_all = matmul_gflops(threads=1), matmul_gflops()
+    if args.shape == "matmul-one-thread":         # its own process: the first session sizes the thread pools
+        print(json.dumps({"matmul_one_thread": matmul_gflops(threads=1)}))
+        return 0
+    limit_all = matmul_gflops()
     config_file = ROOT / "configs" / "k600_synthetic_small.yaml"
     if args.shape == "paper":
         config = load_config(config_file, paper_overrides())
@@ -80,6 +83,10 @@ def worker(args):
         dataset = resolve_dataset(config, log=lambda *a: None, progress=False)
         classes = {k: len(v) for k, v in dataset.classes.items()}
         streams = lambda: make_streams(config, dataset)  # noqa: E731
+    model, rows = config.model, config.train.batch_size * config.model.temporal_length
+    layers = {"conv1": (rows, KERNEL_SIZE * model.feature_dim, model.conv1_width),
+              "conv2": (rows, KERNEL_SIZE * model.conv1_width, model.conv2_width)}
+    layer_rates = {name: matmul_gflops(shape=shape) for name, shape in layers.items()}
     trace = config_pb2.RunOptions(trace_level=config_pb2.RunOptions.FULL_TRACE)
     graph = tf.Graph()
     with graph.as_default():
@@ -106,7 +113,8 @@ def worker(args):
     analytic = iteration_flops(config, classes)
     print(json.dumps({"shape": args.shape, "T": config.model.temporal_length, "D": config.model.feature_dim,
                       "batch": config.train.batch_size, "iterations": args.iterations,
-                      "matmul_one_thread": limit_one, "matmul_process": limit_all,
+                      "matmul_process": limit_all,
+                      "layer_matmul": {name: {"shape": layers[name], "gflops": layer_rates[name]} for name in layers},
                       "steps": [s.name for s in loop.steps], "wall": dict(wall),
                       "kinds": {s: dict(c) for s, c in kinds.items()},
                       "gflop": {s: analytic[s].total / 1e9 for s in analytic}}))
@@ -124,8 +132,9 @@ def render(results, argv):
              "*op-seconds*: the sum of every op's time; *ops in flight* = op-seconds / wall (an op's own "
              "intra-op threads count once). "
              "*matrix-product rate*: the analytic GFLOP (`aher/train/flops.py`, matrix products only) over the "
-             "op-seconds of the convolutions and other matrix products, beside the fp32 matmul rate of one "
-             "thread ([8192, 2048] x [2048, 2048], one intra-op thread) measured in the same process.", ""]
+             "op-seconds of the convolutions and other matrix products (an op uses every intra-op thread), "
+             "beside the fp32 matmul rate ([8192, 2048] x [2048, 2048]) of the tracing process (the trainer's "
+             "session options) and of one thread (in a process of its own).", ""]
     for r in results:
         steps = r["steps"]
         total = collections.Counter()
@@ -143,12 +152,32 @@ def render(results, argv):
                   + f" | {all_ops / all_wall:.2f} |", "",
                   "| kind | op-seconds | share |", "|---|---:|---:|"]
         lines += [f"| {k} | {total[k]:.3f} | {100 * total[k] / all_ops:.1f} % |" for k in KINDS]
-        lines += ["", f"Matrix-product rate: {rate:.1f} GFLOP per op-second; fp32 matmul of one thread "
-                  f"{r['matmul_one_thread']:.1f} GFLOP/s ({100 * rate / r['matmul_one_thread']:.0f} %), of the "
-                  f"process {r['matmul_process']:.1f} GFLOP/s. With every op but the matrix products gone and "
+        lines += ["", f"Matrix-product rate: {rate:.1f} GFLOP per op-second; fp32 matmul of the process "
+                  f"{r['matmul_process']:.1f} GFLOP/s, of one thread {r['matmul_one_thread']:.1f} GFLOP/s "
+                  f"({100 * rate / r['matmul_one_thread']:.0f} % of it). With every op but the matrix products gone and "
                   f"as many ops in flight as now, the iteration would take {all_wall * products / all_ops:.3f} s "
-                  f"({all_ops / products:.2f}x faster).", ""]
+                  f"({all_ops / products:.2f}x faster).", "",
+                  f"Iteration: {sum(r['gflop'].values()):.1f} GFLOP in {all_wall:.3f} s = "
+                  f"{sum(r['gflop'].values()) / all_wall:.1f} GFLOP/s, "
+                  f"{100 * sum(r['gflop'].values()) / all_wall / r['matmul_process']:.0f} % of the process's matmul "
+                  "rate. The backbone's convolutions as one matrix product each (the untrimmed batch, "
+                  "[B·T, 3·C_in] x [3·C_in, C_out]), measured alone in the same process: "
+                  + ", ".join(f"{name} {'x'.join(map(str, v['shape']))} {v['gflops']:.1f} GFLOP/s"
+                              for name, v in r["layer_matmul"].items()) + ".", ""]
     return "\n".join(lines)
+
+
+def _worker_json(shape, args):
+    """The JSON line a worker subprocess prints for ``shape`` (None, with the reason printed, on failure)."""
+    cmd = [sys.executable, __file__, "--worker", "--shape", shape, "--iterations", str(args.iterations),
+           "--warmup", str(args.warmup)]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not line:
+        last = (out.stderr.strip().splitlines() or [""])[-1]
+        print(f"  {shape} failed (exit {out.returncode}): {last}")
+        return None
+    return json.loads(line[-1])
 
 
 def main(argv=None):
@@ -157,17 +186,13 @@ def main(argv=None):
     args = bench_parser(__doc__, configs="small", warmup=2).parse_args(argv)
     if args.worker:
         return worker(args)
+    one_thread = _worker_json("matmul-one-thread", args)
     results = []
     for shape in args.configs.split(","):
         print(f"tracing {shape} shapes ...", flush=True)
-        cmd = [sys.executable, __file__, "--worker", "--shape", shape, "--iterations", str(args.iterations),
-               "--warmup", str(args.warmup)]
-        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-        line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-        if out.returncode != 0 or not line:
-            print(f"  failed (exit {out.returncode}): {out.stderr.strip().splitlines()[-1] if out.stderr else ''}")
-            continue
-        results.append(json.loads(line[-1]))
+        res = _worker_json(shape, args)
+        if res is not None and one_thread is not None:
+            results.append({**res, **one_thread})
     if results and args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=1) + "\n")
     if results:

@@ -68,15 +68,16 @@ def memory_streams(config, num_classes, seed=0):
     return {k: tf.data.Dataset.from_tensors(v).repeat() for k, v in arrays.items()}
 
 
-def matmul_gflops(repeats=MATMUL_REPEATS, threads=None):
-    """Best fp32 matmul rate of this process, GFLOP/s: [M, K] x [K, N] (MATMUL_SHAPE) on variables,
+def matmul_gflops(repeats=MATMUL_REPEATS, threads=None, shape=MATMUL_SHAPE):
+    """Best fp32 matmul rate of this process, GFLOP/s: [M, K] x [K, N] (``shape``) on variables,
     one warm-up run, then the fastest of ``repeats`` timed runs (the product is computed, not fetched).
-    ``threads``: intra- and inter-op threads (default: the trainer's session options)."""
+    ``threads``: intra- and inter-op threads (default: the trainer's session options); the first
+    session of a process sizes its thread pools, so measure another count in a process of its own."""
     import tensorflow as tf
 
     from aher.train.driver import session_config
 
-    m, k, n = MATMUL_SHAPE
+    m, k, n = shape
     with tf.Graph().as_default() as graph:
         a = tf.compat.v1.Variable(tf.random.uniform([m, k]), name="a")
         b = tf.compat.v1.Variable(tf.random.uniform([k, n]), name="b")
