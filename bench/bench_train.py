@@ -19,6 +19,7 @@ classes (the first K is the main rows'; the others one timed iteration each, XLA
 
   python bench/bench_train.py [--configs small,paper] [--xla off,on] [--precision float32,mixed_bfloat16]
                               [--moment-classes 600,200,1200,3000] [--iterations 3] [--report reports/bench_train.md]
+                              [--formulation auto|conv|matmul]
 """
 
 import argparse
@@ -102,6 +103,7 @@ def worker(args):
     import tensorflow as tf
 
     from aher.config import load_config
+    from aher.model.layers import conv_formulation
     from aher.train.algorithm1 import build_algorithm1_graph, make_streams
     from aher.train.driver import session_config
     from aher.train.flops import iteration_flops
@@ -124,7 +126,8 @@ def worker(args):
     graph = tf.Graph()
     with graph.as_default():
         t0 = time.perf_counter()
-        loop = build_algorithm1_graph(config, streams(), classes)
+        with conv_formulation(args.formulation):
+            loop = build_algorithm1_graph(config, streams(), classes)
         graph_stats = iteration_stats(loop)
         init = [tf.compat.v1.global_variables_initializer(), tf.compat.v1.local_variables_initializer()]
         build_s = time.perf_counter() - t0
@@ -152,7 +155,8 @@ def worker(args):
     analytic = iteration_flops(config, classes)
     if list(analytic) != steps:
         raise RuntimeError(f"analytic sub-steps {list(analytic)} differ from the graph's {steps}")
-    print(json.dumps({"shape": args.shape, "xla": args.xla, "precision": args.precision, "build_s": build_s, "mean": mean, "steps": steps,
+    print(json.dumps({"shape": args.shape, "xla": args.xla, "precision": args.precision,
+                      "formulation": args.formulation, "build_s": build_s, "mean": mean, "steps": steps,
                       "ratio": mean["iteration"] / compute, "iterations": args.iterations,
                       "batch": config.train.batch_size, "T": config.model.temporal_length,
                       "D": config.model.feature_dim, "matmul_gflops": limit, "K": classes["moment"],
@@ -193,6 +197,8 @@ def main(argv=None):
     p = bench_parser(__doc__, configs="small,paper", warmup=1)
     p.add_argument("--xla", default="off,on")
     p.add_argument("--precision", default="float32", help="comma-separated train.precision values")
+    p.add_argument("--formulation", default="auto", choices=("auto", "conv", "matmul"),
+                   help="convolutions as tf.nn.conv1d, as one matrix product, or by width (auto, the default)")
     p.add_argument("--moment-classes", default="600", help="comma-separated K of the moment set (paper shapes)")
     args = p.parse_args(argv)
     if args.worker:
@@ -215,8 +221,9 @@ def main(argv=None):
             iterations = 1
         cmd = [sys.executable, __file__, "--worker", "--shape", shape, "--xla", xla, "--precision", precision,
                "--moment-classes", k if k != "-" else "600", "--iterations", str(iterations),
-               "--warmup", str(args.warmup)]
-        print(f"running {shape} shapes, XLA {xla}, {precision}" + (f", K={k}" if k != "-" else "") + " ...", flush=True)
+               "--warmup", str(args.warmup), "--formulation", args.formulation]
+        print(f"running {shape} shapes, XLA {xla}, {precision}, {args.formulation} convolutions"
+              + (f", K={k}" if k != "-" else "") + " ...", flush=True)
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
         line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
         if out.returncode != 0 or not line:
