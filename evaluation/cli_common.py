@@ -80,7 +80,7 @@ def refuse_overwriting_inputs(out, inputs, flag="--json-out"):
 
 def write_text_atomic(path, text):
     """Write ``text`` (UTF-8) to ``path`` via a temp file in the same folder, flushed to the disk and
-    renamed over ``path``.
+    renamed over ``path`` (the folder flushed too).
 
     The file gets the mode of any newly created file (``0o666`` less the umask).  Any failure
     (a full disk included) leaves ``path`` as it was, removes the temp file and raises
@@ -100,6 +100,7 @@ def write_text_atomic(path, text):
         finally:
             os.close(fd)
         os.replace(tmp, path)
+        _sync_folder(path.parent)
     except BaseException as exc:
         try:
             os.unlink(tmp)
@@ -108,6 +109,20 @@ def write_text_atomic(path, text):
         if isinstance(exc, OSError) and not isinstance(exc, OutputError):
             raise OutputError(path, exc) from None
         raise
+
+
+def _sync_folder(folder):
+    """Flush the folder's entry of a renamed file to the disk (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_json_atomic(path, payload):
