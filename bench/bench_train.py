@@ -180,10 +180,22 @@ def print_rates(res):
         print(f"  {name:<10}{sec:>9.3f}{work:>10.1f}{rate:>10.1f}{share:>9.1f}")
 
 
+SHAPES = ("small", "paper")
+
+
+def _shapes(text):
+    """argparse type of ``--configs``: a comma list of ``SHAPES``."""
+    names = [name.strip() for name in text.split(",")]
+    unknown = [name for name in names if name not in SHAPES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown shape {', '.join(unknown)}; expected a comma list of {', '.join(SHAPES)}")
+    return ",".join(names)
+
+
 def bench_parser(doc, configs, warmup):
     """The options every Algorithm-1 bench takes (and the hidden ones of its worker subprocess)."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--configs", default=configs)
+    p.add_argument("--configs", type=_shapes, default=configs, help=f"comma list of {', '.join(SHAPES)}")
     p.add_argument("--iterations", type=int, default=3)
     p.add_argument("--warmup", type=int, default=warmup)
     p.add_argument("--report", metavar="FILE")
