@@ -143,12 +143,8 @@ def _mechanism(runs, spec, row, results):
     """Per setting: mean ± std of each diagnostic over the row's finished runs that have it."""
     out = {}
     for setting in spec.settings:
-        found = []
-        for r in runs:
-            if r["setting"] == setting and r["status"] not in ("failed", "missing"):
-                res = results[RunSpec(setting, row.method, tuple(row.extra), r["seed"])]
-                if res.out:
-                    found.append(final_diagnostics(res.out, (res.metrics or {}).get("iteration")) or {})
+        found = [final_diagnostics(res.out, (res.metrics or {}).get("iteration")) or {}
+                 for _, res in _finished_results(runs, setting, row, results) if res.out]
         cells = {}
         for name in (*DIAGNOSTICS, *GENERATOR_STATS):
             values = [d[name] for d in found if isinstance(d.get(name), (int, float)) and math.isfinite(d[name])]
@@ -183,14 +179,15 @@ def _paper_value(table, row, setting, metric):
         return None
 
 
+def _finished_results(runs, setting, row, results):
+    """(run record, RunResult) of each of a row's finished runs on ``setting``."""
+    return [(r, results[RunSpec(setting, row.method, tuple(row.extra), r["seed"])]) for r in runs
+            if r["setting"] == setting and r["status"] not in ("failed", "missing")]
+
+
 def _finished_metrics(runs, setting, row, results):
     """{run folder: metrics} of a row's finished runs on ``setting``."""
-    out = {}
-    for r in runs:
-        if r["setting"] == setting and r["status"] not in ("failed", "missing"):
-            spec = RunSpec(setting, row.method, tuple(row.extra), r["seed"])
-            out[r["dir"] or f"seed{r['seed']}"] = results[spec].metrics
-    return out
+    return {r["dir"] or f"seed{r['seed']}": res.metrics for r, res in _finished_results(runs, setting, row, results)}
 
 
 def _paper_only_rows(table, spec):

@@ -5,7 +5,8 @@ back from its JSON): the heading and data line, the table (our cell, then the pa
 the paper has the table, then the reference columns), the reference row, the paper-only rows, and
 the sections the document has: failed runs as numbered footnotes (one per distinct error), the
 text's gains, the untrimmed-set classes comparison, the rows' mechanism diagnostics, the
-orderings, the run time, the paper's text, the plot and the notes.  "—": no number; "–": a reference the run's metrics.json predates.
+orderings, the run time, the paper's text, the plot and the notes.  "—": no number; "–": a
+reference the run's metrics.json predates.
 Limits: formatting only; every number is computed in the document.
 """
 

@@ -94,10 +94,15 @@ OWN_OUTPUTS = ("reproduce.stdout.part", "reproduce.stderr.part", "train.log", "d
 STOP_GRACE = 120.0
 
 
-def _streams(parts):
-    texts = [(parts[name].read_text(errors="replace") if parts[name].exists() else "") for name in ("stdout", "stderr")]
+def _read_parts(parts):
+    """{"stdout": text, "stderr": text} of the ``.part`` files ("" for a missing one)."""
+    return {name: path.read_text(errors="replace") if path.exists() else "" for name, path in parts.items()}
+
+
+def _streams(texts):
+    """Both streams as the log shows them, each under its ``--- name`` line and ending in a newline."""
     return "".join(f"--- {name}\n{text}" + ("" if not text or text.endswith("\n") else "\n")
-                   for name, text in zip(("stdout", "stderr"), texts))
+                   for name, text in texts.items())
 
 
 def _stretches(folder):
@@ -136,7 +141,7 @@ def _fold_killed_stretch(folder, parts):
         started = None
     ended = _last_own_write(folder)
     seconds = max(0.0, ended - started) if started is not None and ended is not None else 0.0
-    _keep_earlier(folder, "killed", started, seconds, _streams(parts))
+    _keep_earlier(folder, "killed", started, seconds, _streams(_read_parts(parts)))
     marker.unlink()
 
 
@@ -179,8 +184,8 @@ def run_logged(cmd, folder, env=None):
     with open(parts["stdout"], "w") as out, open(parts["stderr"], "w") as err:
         returncode = _run_to_the_end(cmd, out, err, env)
     seconds = time.monotonic() - start
-    streams = _streams(parts)
-    stderr = parts["stderr"].read_text(errors="replace")
+    texts = _read_parts(parts)
+    streams = _streams(texts)
     earlier = (folder / EARLIER).read_text(errors="replace") if (folder / EARLIER).exists() else ""
     times = [float(r.get("seconds") or 0.0) for r in _stretches(folder)]
     total = f"; {seconds + sum(times):.1f} s in {len(times) + 1} stretches" if times else ""
@@ -196,7 +201,7 @@ def run_logged(cmd, folder, env=None):
     for part in parts.values():
         part.unlink()
     if returncode != 0:
-        return RunResult("failed", seconds=seconds, error=error_line(stderr, returncode), out=str(folder))
+        return RunResult("failed", seconds=seconds, error=error_line(texts["stderr"], returncode), out=str(folder))
     if not (folder / "metrics.json").is_file():
         return RunResult("failed", seconds=seconds, error="the run finished without metrics.json", out=str(folder))
     metrics, error = read_metrics(folder)

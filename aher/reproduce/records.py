@@ -108,7 +108,6 @@ def write_record(folder, record):
     for name in names:
         content = record["files"][name]
         path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(path, content if isinstance(content, str) else json.dumps(content, indent=1) + "\n")
 
 
@@ -148,8 +147,6 @@ def load_records(path):
 
 def dump_records(path, runs):
     """Write ``runs`` to ``path`` (sorted, one stable layout), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"format": FORMAT, "runs": dict(sorted(runs.items()))}
     write_text_atomic(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
 
