@@ -14,6 +14,7 @@ classes' held-out videos, ``eval_untrimmed.h5`` and ``gt_untrimmed.json``; the d
     AR@100, AUC                                percent (as the official proposal script prints)
     video_accuracy                             argmax of the mean cell probability == GT label
     mAP, tiou_thresholds, checkpoint, iteration, label_space
+    inference                                  the ``inference`` settings the detections were made with
 
 and the references that tell localization from classification (:func:`reference_metrics`),
 every one scored by the same evaluator at the same tIoU thresholds, fractions in [0, 1]:
@@ -43,8 +44,9 @@ this selects the model on the evaluation set, as upstream did.
 
 A run folder's ``config.yaml`` is the record of what its checkpoints are: :func:`load_run_config`
 reads it, :func:`run_differences` names the keys where a test config differs from it (setting and
-dataset; method and model shape), and ``evaluate_run`` never writes into a run folder a score of
-another run's checkpoint or of another dataset or model (:func:`check_output_folder`).
+dataset; method and model shape; inference and tIoU settings), and ``evaluate_run`` never writes
+into a run folder a score of another run's checkpoint, or of another dataset, model or scoring
+(:func:`check_output_folder`).
 Limits: no training; G, D and the other label space's classifier are not loaded (not needed).
 """
 
@@ -128,6 +130,10 @@ def _dataset_dir(value):
     return str((path if path.is_absolute() else PROJECT_ROOT / path).resolve())
 
 
+#: prefixes of the keys that decide how detections are made and scored (not which model)
+SCORING_KEYS = ("inference.", "eval.tiou_thresholds")
+
+
 def _dataset_keys(ours, theirs):
     """The keys that say which evaluation videos and classes a config scores."""
     keys = ["setting", "data.source"]
@@ -141,14 +147,16 @@ def _dataset_keys(ours, theirs):
 @dataclass(frozen=True)
 class ConfigDifferences:
     """Keys where a test config differs from the run's: ``dataset`` (setting, data source and
-    dataset: other evaluation videos and classes) and ``model`` (method and model shape: the
-    checkpoint holds another model).  Each entry reads ``key <ours> (run: <theirs>)``."""
+    dataset: other evaluation videos and classes), ``model`` (method and model shape: the
+    checkpoint holds another model) and ``scoring`` (``SCORING_KEYS``: the same model scored
+    another way).  Each entry reads ``key <ours> (run: <theirs>)``."""
 
     dataset: tuple
     model: tuple
+    scoring: tuple = ()
 
     def __bool__(self):
-        return bool(self.dataset or self.model)
+        return bool(self.dataset or self.model or self.scoring)
 
     @staticmethod
     def describe(entries, limit=6):
@@ -165,8 +173,9 @@ def run_differences(config, run_config_path):
     """:class:`ConfigDifferences` of ``config`` against the run config file ``run_config_path``.
 
     Compared: ``setting``, ``data.source`` and the dataset it names (synthetic: scale, seed and
-    generator overrides; real: ``data.dataset_dir``), ``train.method`` and every ``model`` key.
-    Keys missing from the run's file (written before they existed) are not compared."""
+    generator overrides; real: ``data.dataset_dir``), ``train.method``, every ``model`` key and
+    the scoring keys (every ``inference`` key and ``eval.tiou_thresholds``).  Keys missing from
+    the run's file (written before they existed) are not compared."""
     ours = flatten(config.to_dict())
     theirs = flatten(_read_run_mapping(run_config_path))
     for flat in (ours, theirs):
@@ -178,7 +187,9 @@ def run_differences(config, run_config_path):
         return tuple(f"{k} {_short(ours.get(k))} (run: {_short(theirs[k])})"
                      for k in keys if k in theirs and ours.get(k) != theirs[k])
 
-    return ConfigDifferences(dataset=differing(_dataset_keys(ours, theirs)), model=differing(model_keys))
+    scoring_keys = sorted(k for k in set(ours) | set(theirs) if k.startswith(SCORING_KEYS))
+    return ConfigDifferences(dataset=differing(_dataset_keys(ours, theirs)), model=differing(model_keys),
+                             scoring=differing(scoring_keys))
 
 
 def is_inside(path, folder):
@@ -190,20 +201,23 @@ def is_inside(path, folder):
 def check_output_folder(config, checkpoint, out_dir):
     """Refuse to write ``metrics.json`` where it would be taken for another score.
 
-    A folder holding a run's ``config.yaml`` takes the scores of its own checkpoints tested with
-    its own setting, dataset and model only; results of another dataset go elsewhere."""
+    A folder holding a run's ``config.yaml`` takes the scores of its own checkpoints only, and
+    the run folder (with every folder inside it, e.g. ``eval_untrimmed``) only scores made with
+    the run's own setting, dataset, model, inference and tIoU settings: results made any other
+    way go elsewhere, so that the run's ``metrics.json`` always means its ``config.yaml``."""
     out_dir = Path(out_dir)
-    record = out_dir / RUN_CONFIG
-    if not record.is_file():
-        return
-    if run_folder(checkpoint).resolve() != out_dir.resolve():
+    run = run_folder(checkpoint)
+    if (out_dir / RUN_CONFIG).is_file() and run.resolve() != out_dir.resolve():
         raise InferenceError(f"{out_dir} is the folder of another run (it holds {RUN_CONFIG}); its metrics.json "
                              f"scores that run: write the results of {checkpoint} elsewhere (--out DIR)")
+    record = run / RUN_CONFIG
+    if not (record.is_file() and is_inside(out_dir, run)):
+        return
     diff = run_differences(config, record)
     if diff:
-        raise InferenceError(f"{out_dir}/metrics.json scores this run on its own dataset; the test config differs "
-                             f"from {record} in {ConfigDifferences.describe(diff.dataset + diff.model)}: "
-                             "write these results elsewhere (--out DIR outside the run folder)")
+        raise InferenceError(f"{out_dir} holds the scores of the run as configured in {record}; the test config "
+                             f"differs from it in {ConfigDifferences.describe(diff.dataset + diff.model + diff.scoring)}"
+                             ": write these results elsewhere (--out DIR outside the run folder)")
 
 
 def write_output(path, payload):
@@ -430,8 +444,8 @@ def format_metrics(m):
 def evaluate_run(config, checkpoint, out_dir, all_snapshots=False, progress=True, log=print):
     """Evaluate one or several snapshots; write results JSON + ``metrics.json`` into ``out_dir``.
 
-    ``out_dir`` must not be another run's folder, nor this run's when ``config`` differs from the
-    run's in setting, dataset, method or model (:func:`check_output_folder`).  Failures to read a
+    ``out_dir`` must not be another run's folder, nor this run's (or inside it) when ``config``
+    differs from the run's in setting, dataset, method, model or scoring (:func:`check_output_folder`).  Failures to read a
     snapshot, NaN/inf features and failed writes are one-line user errors."""
     out_dir = Path(out_dir)
     check_output_folder(config, checkpoint, out_dir)
@@ -464,7 +478,7 @@ def evaluate_run(config, checkpoint, out_dir, all_snapshots=False, progress=True
     metrics, results = best
     name = f"results_{metrics['iteration']}.json" if metrics["iteration"] >= 0 else "results.json"
     write_output(out_dir / name, results)
-    summary = dict(metrics, results_file=name)
+    summary = dict(metrics, results_file=name, inference=config.to_dict()["inference"])
     if len(per_snapshot) > 1:
         summary["snapshots"] = {str(k): {kk: v.get(kk) for kk in ("average_mAP", "mAP@0.5", "AUC", "average_mAP_gt_labels",
                                                            "video_accuracy")}

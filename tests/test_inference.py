@@ -127,9 +127,15 @@ def test_a_runs_saved_config_loads_and_names_no_difference(project_root, tmp_pat
     assert loaded.train.iterations == 7 and loaded.eval_label_space == "untrimmed"
     assert loaded.source == str(project_root / "configs" / "k600_synthetic_tiny.yaml")
     assert not run_differences(loaded, folder / "config.yaml")
-    # where the data lives (synthetic data.root), how long it trained and how it is scored are not what it is
-    moved = config.with_overrides("data.root=/elsewhere", "train.iterations=9", "inference.scoring=paper")
+    # where the data lives (synthetic data.root) and how long it trained are not what it is
+    moved = config.with_overrides("data.root=/elsewhere", "train.iterations=9")
     assert not run_differences(moved, folder / "config.yaml")
+    # how it is scored is not what it is, but its metrics.json means its own scoring
+    rescored = run_differences(config.with_overrides("inference.scoring=paper", "eval.tiou_thresholds=0.3:0.7:0.1",
+                                                     "eval.snapshots=[5]"), folder / "config.yaml")
+    assert rescored.dataset == rescored.model == ()
+    assert rescored.scoring == ("eval.tiou_thresholds '0.3:0.7:0.1' (run: '0.5:0.95:0.05')",
+                                "inference.scoring 'paper' (run: 'upstream')")
 
 
 def test_a_run_written_before_a_key_existed_takes_the_default(project_root, tmp_path):
@@ -169,10 +175,17 @@ def test_metrics_go_only_into_the_checkpoints_own_run_with_its_own_config(projec
     ckpt = folder / "checkpoints" / "model.ckpt-5"
     check_output_folder(config, ckpt, folder)                         # its own run, its own config
     check_output_folder(config, folder / "checkpoints", folder)
-    check_output_folder(config, ckpt, folder / "eval_untrimmed")     # a folder without config.yaml
+    check_output_folder(config.with_overrides("eval.label_space=untrimmed"), ckpt, folder / "eval_untrimmed")
     check_output_folder(config.with_overrides("data.seed=4"), ckpt, tmp_path / "elsewhere")
-    with pytest.raises(UserError, match=r"metrics.json scores this run on its own dataset; .* data.seed 4 \(run: 0\)"):
+    with pytest.raises(UserError, match=r"holds the scores of the run as configured in .*config.yaml; .* "
+                                        r"data.seed 4 \(run: 0\)"):
         check_output_folder(config.with_overrides("data.seed=4"), ckpt, folder)
+    # another scoring of the same model: not in the run folder, nor in a folder inside it
+    rescored = config.with_overrides("inference.keep_top_k=5")
+    for inside in (folder, folder / "eval_untrimmed"):
+        with pytest.raises(UserError, match=r"differs from it in inference.keep_top_k 5 \(run: 100\).*--out DIR"):
+            check_output_folder(rescored, ckpt, inside)
+    check_output_folder(rescored, ckpt, tmp_path / "rescored")
     other = _run_folder(tmp_path, config, "other")
     with pytest.raises(UserError, match="is the folder of another run"):
         check_output_folder(config, ckpt, other)

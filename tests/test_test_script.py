@@ -145,3 +145,16 @@ def test_a_checkpoint_path_that_does_not_exist_is_one_line(tmp_path):
 
     with pytest.raises(UserError, match=f"^{tmp_path / 'nope'}: no such run folder or checkpoint$"):
         main(["--checkpoint", str(tmp_path / "nope")])
+
+
+def test_another_scoring_is_refused_in_the_run_folder_and_goes_elsewhere(run, tmp_path, capsys):
+    folder, data = run
+    rescored = ["--checkpoint", folder, "--set", "inference.keep_top_k=5", "--set", "eval.tiou_thresholds=0.3:0.7:0.1"]
+    code, _, err = run_in_process(capsys, *rescored)
+    assert code == 2 and one_line_error(err, "inference.keep_top_k 5 (run: 100)", "eval.tiou_thresholds",
+                                        "--out DIR outside the run folder")
+    code, _, err = run_in_process(capsys, *rescored, "--out", tmp_path / "rescored")
+    assert code == 0, err
+    scored = json.loads((tmp_path / "rescored" / "metrics.json").read_text())
+    assert scored["tiou_thresholds"] == pytest.approx([0.3, 0.4, 0.5, 0.6, 0.7])
+    assert scored["mAP@0.95"] is None and scored["inference"]["keep_top_k"] == 5
