@@ -11,9 +11,9 @@ from aher.errors import UserError
 from evaluation.cli_common import OutputError
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``error: <message>`` on stderr and exit with ``code``."""
-    print(f"error: {message}", file=sys.stderr)
+def fail(message: str, code: int = 2, label: str = "error") -> NoReturn:
+    """Print ``<label>: <message>`` on stderr and exit with ``code``."""
+    print(f"{label}: {message}", file=sys.stderr)
     raise SystemExit(code)
 
 
@@ -23,7 +23,7 @@ def run_main(main, argv=None) -> int:
     try:
         return main(argv) or 0
     except UserError as exc:
-        fail(str(exc), code=getattr(exc, "exit_code", 2))
+        fail(str(exc), code=getattr(exc, "exit_code", 2), label=exc.label)
     except OutputError as exc:          # an output file cannot be written (full disk, permissions)
         fail(str(exc))
     except KeyboardInterrupt:

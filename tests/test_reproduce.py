@@ -832,3 +832,11 @@ def test_table4_tiny_smoke(project_root, tmp_path):
     assert f"plan: {len(runs)} runs; 0 reused, {len(runs)} to train" in proc.stdout
     assert f"[1/{len(runs)}]" in proc.stdout and f"[{len(runs)}/{len(runs)}]" in proc.stdout
     assert f"tables written to {tmp_path / 'out'}" in proc.stdout
+
+
+def test_an_ordering_joins_neighbours_inside_their_spread():
+    from aher.reproduce.markdown import ordering_text
+    cells = {"A": {"mean": 1.0, "std": 0.2}, "B": {"mean": 1.1, "std": 0.5}, "C": {"mean": 3.0, "std": 0.5},
+             "D": {"mean": 3.001, "std": None}, "E": {"mean": 5.0, "std": None}}
+    assert ordering_text(["A", "B", "C", "D", "E"], cells) == "A ≈ B < C ≈ D < E"
+    assert ordering_text(["E"], cells) == "E"

@@ -8,14 +8,16 @@ import os
 import textwrap
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
 from aher.errors import UserError
-from aher.reproduce import cli, runner
+from aher.reproduce import cli, executors, runner
 from aher.reproduce.claim import CLAIM_FILE, Claim, RunBusy, busy_reason
 from aher.reproduce.executors import InlineExecutor, LocalExecutor, cpu_slots, gpu_slots, parse_slurm_args
 from aher.reproduce.plan import build_plan
+from aher.reproduce.process import RunResult
 from aher.train.run_lock import RunLock
 from tests.test_reproduce import FAKE_ENTRY, committed_reports_unchanged, install_entry  # noqa: F401 (autouse fixture)
 
@@ -204,6 +206,7 @@ def test_busy_runs_are_left_out_and_collected_later(tmp_path, paused_entry, caps
         results = runner.execute(plan, log=lambda text, **kw: lines.append(text))
         assert plan[0].spec not in results
         assert any(line.startswith("[busy] th14_anet") and "claimed by pid" in line for line in lines)
+        assert any(line.startswith("1 runs were busy") and "rerun the same command" in line for line in lines)
         assert not (plan[0].out / "reproduce.log").exists()
         assert runner.train_once("th14_anet", plan[0].config, plan[0].out, plan[0].overrides).status == "failed"
         # the committed-style refusal: a plan with busy runs writes no tables where they would be partial
@@ -242,3 +245,40 @@ def test_two_invocations_never_train_the_same_run(tmp_path, paused_entry):
     for res in results:                                               # the other one reused it, or left it busy
         assert all(res[spec].status == "reused" for spec in succeeding if spec in res and spec not in trained[0] | trained[1]
                    or (spec in res and res[spec].status != "done"))
+
+
+def test_local_executor_starts_no_run_after_an_interruption(tmp_path, monkeypatch):
+    """Ctrl-C reaches the running trainer (it stops with its snapshot) and this process: the
+    executor raises it once the running job has ended, and the queued jobs never start."""
+    started = []
+
+    def fake_run_logged(cmd, out, env=None):
+        if out.name == "job0":
+            raise KeyboardInterrupt
+        return RunResult("done", {"average_mAP": 0.1}, 1.0, out=str(out))
+
+    monkeypatch.setattr(executors, "run_logged", fake_run_logged)
+    jobs = [SimpleNamespace(out=tmp_path / f"job{i}", command_now=lambda: ["true"]) for i in range(4)]
+    with pytest.raises(KeyboardInterrupt):
+        LocalExecutor(1, cpus=[0]).run(jobs, lambda job: True, lambda job, where: started.append(job.out.name),
+                                       lambda job, result: None)
+    assert started == ["job0"]
+
+
+def test_interrupted_and_failed_runs_are_not_counted_as_trained(tmp_path, monkeypatch):
+    plan = build_plan(["table3"], [0, 1], cli.default_configs(type("A", (), {"data": "synthetic", "scale": "tiny"}),
+                                                              ["th14_anet"]), tmp_path / "runs", "tiny")
+
+    def fake_run_logged(cmd, out, env=None):
+        if out == plan[0].out:
+            return RunResult("failed", seconds=3.0, error="interrupted: stopped by SIGINT", out=str(out),
+                             interrupted=True)
+        return RunResult("failed", seconds=1.0, error="boom", out=str(out))
+
+    monkeypatch.setattr(executors, "run_logged", fake_run_logged)
+    lines = []
+    runner.execute(plan, log=lambda text, **kw: lines.append(text))
+    assert any(f"{plan[0].spec.setting} · {plan[0].spec.label} · seed 0 interrupted after 0:00:03, its snapshot kept: "
+               "rerun the same command to resume it" in line for line in lines), lines
+    assert any("FAILED after 0:00:01: boom" in line for line in lines)
+    assert any(line.startswith("trained 0 runs in ") and line.endswith(f"; {len(plan)} failed") for line in lines)

@@ -52,6 +52,19 @@ def test_failed_command_reports_its_error_line(tmp_path):
     assert result.status == "failed" and result.error == "features.h5: no dataset 'v_1'"
     assert "# exit code 2," in (tmp_path / "reproduce.log").read_text()
     assert run_logged(python("pass"), tmp_path).error == "the run finished without metrics.json"
+    assert not result.interrupted
+
+
+@pytest.mark.parametrize("code, interrupted", [(130, True), (143, True), (1, False)])
+def test_a_command_stopped_by_a_signal_is_marked_interrupted(tmp_path, code, interrupted):
+    cmd = python(f"""
+        import sys
+        print("interrupted: stopped by SIGINT after iteration 3; snapshot s; resume with: x", file=sys.stderr)
+        sys.exit({code})
+    """)
+    result = run_logged(cmd, tmp_path)
+    assert result.status == "failed" and result.interrupted is interrupted
+    assert result.error == "interrupted: stopped by SIGINT after iteration 3; snapshot s; resume with: x"
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's prctl")

@@ -9,7 +9,7 @@ holds snapshots at the moment it starts), logged to the same ``reproduce.log`` i
 so the tables do not depend on the executor.
 
 - ``inline``: one run after the other in this process tree.
-- ``local``: up to ``max_parallel`` runs at once, each pinned to its own resources: with
+- ``local``: up to ``max_parallel`` runs at once (no new one after an interruption), each pinned to its own resources: with
   ``gpus_per_run`` G > 0, G devices of ``CUDA_VISIBLE_DEVICES`` (or of ``nvidia-smi``) per run;
   on CPU, a disjoint share of this process's CPUs (``taskset``) and that many threads per pool.
 - ``slurm``: one Slurm job per run through ``submitit`` (job files and logs in ``<run>/slurm``);
@@ -25,6 +25,7 @@ import os
 import queue
 import shutil
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -146,23 +147,33 @@ class LocalExecutor:
         return f"local: up to {self.parallel} runs at once ({'; '.join(s.label for s in self.slots)})"
 
     def run(self, jobs, claim, started, finished):
+        """Run ``jobs`` in the slots.  When this process is interrupted (Ctrl-C reaches the runs too,
+        as one process group), no further job starts: the running ones end (a trainer saves its
+        snapshot) and the interruption is raised."""
         free = queue.Queue()
         for slot in self.slots:
             free.put(slot)
+        stopping = threading.Event()
 
         def work(job):
             slot = free.get()
             try:
-                if not claim(job):
+                if stopping.is_set() or not claim(job):
                     return
                 started(job, slot.label)
                 finished(job, run_logged([*slot.prefix, *job.command_now()], job.out, env=slot.env))
             finally:
                 free.put(slot)
 
-        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="run") as pool:
+        pool = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="run")
+        try:
             for future in [pool.submit(work, job) for job in jobs]:
                 future.result()
+        except BaseException:
+            stopping.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
 
 
 # ----------------------------------------------------------------------------------------------

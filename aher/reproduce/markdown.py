@@ -204,15 +204,29 @@ def _untrimmed_lines(doc):
     return lines
 
 
+def ordering_text(names, cells):
+    """Rows lowest mean first, ``<`` between neighbours whose means differ by more than the larger of
+    their two stds and by more than the shown precision, ``≈`` otherwise (``cells``: name -> cell)."""
+    text = names[0]
+    for low, high in zip(names, names[1:]):
+        a, b = cells[low], cells[high]
+        spread = max(a.get("std") or 0.0, b.get("std") or 0.0)
+        gap = b["mean"] - a["mean"]
+        text += (" ≈ " if gap <= spread or round(gap, 2) == 0 else " < ") + high
+    return text
+
+
 def _ordering_lines(doc):
     if not doc.get("orderings"):
         return []
-    lines = ["", "Orderings, lowest mean first (rows with both our number and the paper's; Kendall's τ-b between "
-             "our means and the paper's numbers, 1 = same order, −1 = reversed; a gap inside one std is not an "
-             "ordering):", "", "| column | ours | paper | τ |", "|---|---|---|---:|"]
+    lines = ["", "Orderings, lowest mean first (rows with both our number and the paper's; `≈` joins neighbours "
+             "whose means differ by at most the larger of their two standard deviations, or not at the shown "
+             "precision; Kendall's τ-b is between our means and the paper's numbers, 1 = same order, "
+             "−1 = reversed):", "", "| column | ours | paper | τ |", "|---|---|---|---:|"]
     for o in doc["orderings"]:
         tau = "–" if o["kendall_tau"] is None else f"{o['kendall_tau']:+.2f}"
-        lines.append(f"| {o['title']} | {' < '.join(o['ours'])} | {' < '.join(o['paper'])} | {tau} |")
+        cells = {r["name"]: r["cells"][o["key"]] for r in doc["rows"] if r["name"] in o["ours"]}
+        lines.append(f"| {o['title']} | {ordering_text(o['ours'], cells)} | {' < '.join(o['paper'])} | {tau} |")
     return lines
 
 

@@ -43,6 +43,7 @@ class RunResult:
     seconds: float | None = None
     error: str | None = None
     out: str | None = None
+    interrupted: bool = False    # failed: the command stopped on a signal, its snapshot kept
 
 
 def display_path(path):
@@ -81,6 +82,9 @@ def _terminate_with_parent():
     """In the child, before exec: ask Linux for SIGTERM when the parent (thread) ends."""
     _prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
 
+
+#: exit codes of a trainer stopped by SIGINT / SIGTERM after saving its snapshot
+INTERRUPTED_EXIT_CODES = (130, 143)
 
 STARTED = "reproduce.started"
 EARLIER = "reproduce.earlier.part"
@@ -201,7 +205,8 @@ def run_logged(cmd, folder, env=None):
     for part in parts.values():
         part.unlink()
     if returncode != 0:
-        return RunResult("failed", seconds=seconds, error=error_line(texts["stderr"], returncode), out=str(folder))
+        return RunResult("failed", seconds=seconds, error=error_line(texts["stderr"], returncode), out=str(folder),
+                         interrupted=returncode in INTERRUPTED_EXIT_CODES)
     if not (folder / "metrics.json").is_file():
         return RunResult("failed", seconds=seconds, error="the run finished without metrics.json", out=str(folder))
     metrics, error = read_metrics(folder)

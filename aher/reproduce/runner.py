@@ -201,9 +201,9 @@ def _run_text(run):
 
 
 def _sort_plan(plan, force, log):
-    """Results of the finished (reused) and stale runs, and [(run, state)] of those to train;
-    busy runs are reported and left out."""
-    results, todo = {}, []
+    """Results of the finished (reused) and stale runs, [(run, state)] of those to train, and the
+    number of busy runs (reported and left out)."""
+    results, todo, busy = {}, [], 0
     for run in plan:
         state, reason = inspect_run(run.out, run.overrides, force)
         if state == "reuse":
@@ -211,10 +211,11 @@ def _sort_plan(plan, force, log):
         elif state == "stale":
             results[run.spec] = RunResult("failed", error=reason, out=str(run.out))
         elif state == "busy":
+            busy += 1
             log(f"[busy] {_run_text(run)}: {reason}", flush=True)
         else:
             todo.append((run, state))
-    return results, todo
+    return results, todo, busy
 
 
 def clear_folder(out, keep=(CLAIM_FILE,)):
@@ -239,7 +240,7 @@ class _Driver:
                      for run, _ in todo]
         self.total, self.parallel = len(self.jobs), executor.parallel
         self.t0 = time.monotonic()
-        self.durations, self.count, self.ended = [], 0, 0
+        self.durations, self.count, self.ended, self.busy = [], 0, 0, 0
         self.lock = threading.Lock()
 
     def eta(self):
@@ -255,6 +256,7 @@ class _Driver:
                 stale = job.claim.acquire(self.executor.name)
             except RunBusy as exc:
                 self.ended += 1
+                self.busy += 1
                 self.log(f"[busy] {_run_text(job.run)}: {exc}", flush=True)
                 return False
             state = self.states[id(job.run)]
@@ -290,6 +292,9 @@ class _Driver:
                 self.durations.append(result.seconds)
                 self.log(f"    {_run_text(job.run)} done in {hms(result.seconds)}: average mAP "
                          f"{_pct(result.metrics, 'average_mAP')}, AUC {_pct(result.metrics, 'AUC')}", flush=True)
+            elif result.interrupted:
+                self.log(f"    {_run_text(job.run)} interrupted after {hms(result.seconds or 0)}, its snapshot kept: "
+                         "rerun the same command to resume it", flush=True)
             else:
                 self.log(f"    {_run_text(job.run)} FAILED after {hms(result.seconds or 0)}: {result.error}  (log: "
                          f"{display_path(job.out / 'reproduce.log')})", flush=True)
@@ -300,7 +305,7 @@ def _train_all(todo, results, log, executor):
     claim ends with it, but a Slurm job's claim stays with the job while it is active (``--no-wait``,
     or a wait that was interrupted)."""
     if not todo:
-        return
+        return 0
     driver = _Driver(todo, results, executor, log)
     if executor.name != InlineExecutor.name:
         log(executor.describe(), flush=True)
@@ -312,13 +317,16 @@ def _train_all(todo, results, log, executor):
                 job.claim.hand_over()
             else:
                 job.claim.release()
-    trained = sum(job.run.spec in results and results[job.run.spec].status != "reused" for job in driver.jobs)
-    if trained:
-        log(f"trained {trained} runs in {hms(time.monotonic() - driver.t0)}", flush=True)
+    ended = [results[job.run.spec].status for job in driver.jobs if job.run.spec in results]
+    trained, failed = ended.count("done"), ended.count("failed")
+    if trained or failed:
+        log(f"trained {trained} runs in {hms(time.monotonic() - driver.t0)}"
+            + (f"; {failed} failed" if failed else ""), flush=True)
     left = sum(job.slurm_job is not None and job.run.spec not in results for job in driver.jobs)
     if left:
         log(f"{left} runs are left to their Slurm jobs; once they end, rerun the same command "
             "(or with --no-train) to collect them into the tables", flush=True)
+    return driver.busy
 
 
 def _test_all(plan, results, log):
@@ -345,11 +353,14 @@ def execute(plan, force=False, log=print, train=True, executor=None):
     {(space, RunSpec): RunResult} of the extra tests).  ``train=False`` only collects the finished
     runs; runs not finished (not trained, busy, left to Slurm jobs) are absent: "not run"."""
     executor = executor or InlineExecutor()
-    results, todo = _sort_plan(plan, force, log)
+    results, todo, busy = _sort_plan(plan, force, log)
     reused = sum(r.status == "reused" for r in results.values())
     log(f"plan: {len(plan)} runs; {reused} reused, {len(todo)} to train"
         + (f", {len(results) - reused} unusable" if len(results) > reused else "")
         + ("" if train or not todo else " (--no-train: left out of the tables as 'not run')"), flush=True)
-    _train_all(todo if train else [], results, log, executor)
+    busy += _train_all(todo if train else [], results, log, executor)
+    if busy:
+        log(f"{busy} runs were busy (another invocation, Slurm job or trainer holds them) and are 'not run' in "
+            "these tables; once they end, rerun the same command (or with --no-train) to collect them", flush=True)
     _test_all(plan, results, log)
     return results

@@ -224,12 +224,13 @@ def build_verdict(tables_dir, curves_path):
     tables_dir = Path(tables_dir)
     doc = {"tables": display_path(tables_dir), "curves": display_path(curves_path), "alpha": ALPHA,
            "orderings": [], "claims": []}
-    fig5 = []
+    fig5, scales = [], set()
     for table in ("table2", "table4"):
         tdoc, error = _load(tables_dir / f"{table}.json")
         if error:
             doc["claims"].append(_missing(f"{table}: ordering and gains", table, error))
             continue
+        scales.add(tdoc.get("scale"))
         for col in tdoc["columns"]:
             if col["metric"] not in ("average_mAP", "AUC"):
                 continue
@@ -242,6 +243,10 @@ def build_verdict(tables_dir, curves_path):
     fdoc, error = _load(tables_dir / "fig6.json")
     doc["claims"] += fig6_claims(fdoc) if fdoc else [_missing("Fig. 6 crossing", "fig6", error)]
     cdoc, error = _load(curves_path)
+    if cdoc and scales and cdoc.get("scale") not in scales:
+        cdoc, error = None, (f"{display_path(curves_path)} holds curves of scale {cdoc.get('scale')!r}, the tables "
+                             f"are of scale {', '.join(map(repr, sorted(map(str, scales))))}: not used (--curves "
+                             "with curves of the tables' scale)")
     doc["claims"] += fig5 + (fig5_claims(cdoc) if cdoc else [_missing(FIG5, "curves", error)])
     return doc
 

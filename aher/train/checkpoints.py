@@ -26,6 +26,7 @@ from evaluation.cli_common import write_json_atomic
 SNAPSHOT = "model.ckpt"                 # regular snapshots: model.ckpt-<iterations done>
 PARTIAL = "interrupted.ckpt"            # a snapshot taken inside an iteration (interrupt)
 PARTIAL_STATE = "interrupted.json"      # {"checkpoint", "iteration", "substeps_done", "signal"}
+PARTIAL_INDEX = "interrupted"           # the Saver's index file of the interrupted snapshot
 
 
 def checkpoint_iteration(path):
@@ -100,6 +101,7 @@ def discard_partial(folder):
     """Remove the interrupted snapshot of ``folder`` (after a regular snapshot superseded it)."""
     folder = Path(folder)
     (folder / PARTIAL_STATE).unlink(missing_ok=True)
+    (folder / PARTIAL_INDEX).unlink(missing_ok=True)
     for path in folder.glob(f"{PARTIAL}-*"):
         path.unlink(missing_ok=True)
 
@@ -137,7 +139,7 @@ def save_partial(saver, session, folder, iteration, substeps_done, signal_name):
     """Snapshot taken inside iteration ``iteration`` after ``substeps_done`` sub-steps; return its prefix."""
     folder = Path(folder)
     discard_partial(folder)
-    prefix = save_snapshot(saver, session, folder / PARTIAL, iteration, latest_filename="interrupted",
+    prefix = save_snapshot(saver, session, folder / PARTIAL, iteration, latest_filename=PARTIAL_INDEX,
                            write_meta_graph=False)
     record = {"checkpoint": Path(prefix).name, "iteration": int(iteration), "substeps_done": int(substeps_done),
               "signal": signal_name}

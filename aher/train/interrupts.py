@@ -23,7 +23,9 @@ EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 
 
 class TrainingInterrupted(UserError):
-    """Training stopped on a signal after saving a snapshot."""
+    """Training stopped on a signal after saving a snapshot (printed as ``interrupted: ...``)."""
+
+    label = "interrupted"
 
     def __init__(self, message, signal_name):
         super().__init__(message)

@@ -30,7 +30,7 @@ def _start(project_root, out, data, *extra):
 
 def _finish(proc, timeout=600):
     out, err = proc.communicate(timeout=timeout)
-    lines = [line for line in err.splitlines() if line.startswith(("error:", "warning:"))]
+    lines = [line for line in err.splitlines() if line.startswith(("error:", "warning:", "interrupted:"))]
     return proc.returncode, out, lines
 
 
@@ -71,7 +71,7 @@ def test_lock_signals_kill_and_resume(project_root, tmp_path):
     a.send_signal(signal.SIGINT)
     code, _, lines = _finish(a, timeout=120)
     assert code == 130, lines
-    assert "stopped by SIGINT" in lines[-1] and f"--out {run} --resume" in lines[-1]
+    assert lines[-1].startswith("interrupted: stopped by SIGINT") and f"--out {run} --resume" in lines[-1]
     assert (run / "run.lock").read_text() == ""                                  # released
     checkpoints = run / "checkpoints"
     saved = sorted(p.name for p in checkpoints.glob("*.index"))
@@ -95,6 +95,7 @@ def test_lock_signals_kill_and_resume(project_root, tmp_path):
     assert f"took the run folder over from pid {b.pid}" in log
     assert (checkpoints / f"model.ckpt-{target}.index").is_file()
     assert not (checkpoints / "interrupted.json").exists()                       # superseded and removed
+    assert not (checkpoints / "interrupted").exists() and not list(checkpoints.glob("interrupted.ckpt-*"))
 
     c = _start(project_root, run, data, "--resume", *LONG)
     _wait_for_iteration(c, run, target + 2)
