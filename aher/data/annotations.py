@@ -125,6 +125,7 @@ class Video:
     fps: float | None = None
     duration_frame: int | None = None  # frames in the video
     feature_frame: int | None = None   # frames covered by features
+    duration_missing: bool = False     # an ActivityNet-schema entry without its duration (estimated here)
 
     @property
     def covered_seconds(self) -> float:
@@ -347,7 +348,8 @@ def _videos_from_database(data: Any, path, actionformer: bool) -> list[Video]:
             duration = _duration_or_estimate(instances, path, vid)
         fps = entry.get("fps")
         fps = None if fps is None else _positive(fps, path, f"video {vid}", "fps")
-        videos.append(Video(str(vid), duration, subset.strip().lower(), instances, fps=fps))
+        videos.append(Video(str(vid), duration, subset.strip().lower(), instances, fps=fps,
+                            duration_missing=entry.get("duration") is None))
     return videos
 
 
@@ -356,7 +358,8 @@ def read_activitynet_json(path) -> list[Video]:
 
     ``database`` -> ``{id: {subset, duration?, annotations: [{segment, label}], fps?}}``; the
     optional ``taxonomy`` is ignored here (see :func:`anet_class_split`).  Segments may be numeric
-    strings.  A missing/null duration becomes ``ceil(max end) + 5`` seconds.
+    strings.  A missing/null duration becomes ``ceil(max end) + 5`` seconds, flagged
+    ``duration_missing`` (importing features takes it from the features and an fps instead).
     """
     return _videos_from_database(_load_json(path), path, actionformer=False)
 
@@ -675,7 +678,13 @@ def _json_format(data: Any, path) -> str:
             return "bsn"
         if "taxonomy" in data:
             raise _err(path, "is a taxonomy file, not annotations (see anet_class_split)")
-    raise _err(path, "cannot tell the annotation format of this JSON; pass fmt= one of " + ", ".join(FORMATS))
+    if isinstance(data, Mapping) and "database" in data:
+        raise _err(path, f"'database' must map video ids to their entries, got {_short(data['database'])}")
+    top = (f"top-level keys {_short(', '.join(map(str, list(data)[:8])), 100)}" if isinstance(data, Mapping)
+           else f"a JSON {type(data).__name__} at the top level")
+    raise _err(path, f"cannot tell the annotation format of this JSON ({top}): an ActivityNet-style ground truth "
+                     "has a 'database' object of videos, a BSN one videos with 'duration_second' (load_videos also "
+                     "takes fmt= one of " + ", ".join(FORMATS) + ")")
 
 
 def _csv_format(path) -> str:

@@ -230,7 +230,10 @@ class FeatureStore:
             raise FeatureStoreError(f"{self.path}: not a readable HDF5 file ({exc})") from None
         try:
             if "features" not in self._file or "index" not in self._file or "dim" not in self._file.attrs:
-                raise FeatureStoreError(f"{self.path}: not an aher feature store (no /features, /index or dim)")
+                raise FeatureStoreError(f"{self.path}: not an aher feature store (no /features, /index or dim); "
+                                        "features in another layout (e.g. one HDF5 dataset per video) are read from "
+                                        "a folder of per-video .npy or .csv files (python -m aher.data.prepare "
+                                        "--features FOLDER, or python -m aher.data.import_features)")
             self._ids = [str(v) for v in self._file["index"].asstr()[()]]
             self.dim = int(self._file.attrs["dim"])
             self.dtype = str(_plain(self._file.attrs.get("dtype", "float32")))

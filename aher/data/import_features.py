@@ -139,8 +139,14 @@ def read_features(path, fmt: str, transpose: bool = False) -> np.ndarray:
 
 
 def video_timing(video, n_rows: int, fps_flag: float | None):
-    """(duration seconds, frames in video, fps or None) for one video, or None if unknown."""
-    if video is not None and video.duration and video.duration > 0:
+    """(duration seconds, frames in video, fps or None) for one video, or None if unknown.
+
+    The estimated duration of an ActivityNet-schema entry that lacks one (``Video.duration_missing``)
+    is not used: it would put the features on a made-up time axis; the video's fps or ``fps_flag``
+    give it from the features instead (the formats without durations keep their documented estimate)."""
+    if video is not None and video.duration_missing:
+        fps_flag = video.fps or fps_flag
+    elif video is not None and video.duration and video.duration > 0:
         duration = float(video.duration)
         if video.duration_frame:
             frames = float(video.duration_frame)
@@ -268,6 +274,10 @@ def video_entry(path, vid: str, feats: np.ndarray, video, *, length: int | None,
     n_rows = feats.shape[0]
     timing = video_timing(video, n_rows, fps)
     if length is not None:
+        if timing is None and video is not None:
+            raise UserError(f"{annotations}: video {vid!r} has no duration in the annotations, and the "
+                            f"features of {path} need it to line up with the segments (add 'duration', or "
+                            "pass --fps to take it from the features: rows x 8 frames / fps)")
         if timing is None:
             raise UserError(f"{path}: video {vid!r} is not in {annotations}, so its duration "
                             "is unknown (pass --fps, or --only-annotated to skip it)")

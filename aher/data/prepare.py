@@ -65,7 +65,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -148,9 +148,7 @@ def split_videos(videos, untrimmed, moment, subsets=None) -> Split:
         role, subset = ("train", "training") if video.subset == train else ("eval", "validation")
         instances = [inst for inst in video.instances if inst.label in sets[class_set]]
         split.dropped_instances += len(video.instances) - len(instances)
-        split.parts[f"{class_set}_{role}"].append(
-            Video(video.video_id, video.duration, subset, instances, video.fps, video.duration_frame,
-                  video.feature_frame))
+        split.parts[f"{class_set}_{role}"].append(replace(video, subset=subset, instances=instances))
     return split
 
 
@@ -275,12 +273,14 @@ class _Stores:
             writer.abort()
 
 
-def _write_features(split, source, out, length, dtype, fps, progress=True):
-    """Every store of the split; returns ``({store: entries}, feature dim)``."""
+def _write_features(split, source, out, length, dtype, fps, gt_files, progress=True):
+    """Every store of the split; returns ``({store: entries}, feature dim, {video: duration})``, the
+    last for the videos whose GT gave no duration (taken from their features and the fps)."""
     keys = [key for key, (part, _) in STORES.items() if split.parts[part]]
     by_part = {part: [(key, preset) for key, (p, preset) in STORES.items() if p == part] for part in PARTS}
     stores = _Stores(out, keys, source, length, dtype)
     dim = first = None
+    measured = {}
     try:
         for part, video in tqdm(split.videos(), desc=f"prepare {out}", unit="video", disable=None if progress else True):
             feats, where, fps_store = source.read(video.video_id)
@@ -289,6 +289,12 @@ def _write_features(split, source, out, length, dtype, fps, progress=True):
             elif feats.shape[1] != dim:
                 raise UserError(f"{where}: feature dim {feats.shape[1]}, but {first} has {dim}")
             timing = video_timing(video, feats.shape[0], fps or fps_store)
+            if timing is None:
+                raise UserError(f"{', '.join(gt_files)}: video {video.video_id!r}: no 'duration', and the features of "
+                                f"{where} need it to line up with the segments (add it, or pass --fps to take it from "
+                                "the features: rows x 8 frames / fps)")
+            if video.duration_missing:
+                measured[video.video_id] = timing[0]
             for key, preset in by_part[part]:
                 if preset is None:
                     resized, meta = video_entry(where, video.video_id, feats, video, length=length,
@@ -307,7 +313,7 @@ def _write_features(split, source, out, length, dtype, fps, progress=True):
     except BaseException:
         stores.abort()
         raise
-    return counts, dim
+    return counts, dim, measured
 
 
 # --------------------------------------------------------------------------- command line
@@ -457,9 +463,12 @@ def main(argv=None) -> int:
             raise UserError(f"{out}: cannot create the folder ({exc.strerror or exc})") from None
         for path in _output_files(out):
             remove_stale_temporaries(path)
-        counts, dim = _write_features(split, source, out, args.length, args.dtype, args.fps)
+        counts, dim, measured = _write_features(split, source, out, args.length, args.dtype, args.fps, args.gt)
     finally:
         source.close()
+    for part in PARTS:
+        split.parts[part] = [replace(v, duration=measured[v.video_id], duration_missing=False)
+                             if v.video_id in measured else v for v in split.parts[part]]
     gt_videos = split.parts["untrimmed_train"] + split.parts["moment_train"] + split.parts["moment_eval"]
     order = {video.video_id: k for k, video in enumerate(videos)}
     write_activitynet_gt(sorted(gt_videos, key=lambda v: order[v.video_id]), out / FILES["gt"])
@@ -475,7 +484,24 @@ def main(argv=None) -> int:
     write_class_list(moment, out / FILES["classes_moment"])
     for line in _summary(split, counts, dim, args, removed):
         print(line)
+    for line in _classes_without_training_videos(split, {"untrimmed": (untrimmed, args.classes_untrimmed),
+                                                         "moment": (moment, args.classes_moment)}):
+        print(line, file=sys.stderr)
     return 0
+
+
+def _classes_without_training_videos(split, lists, shown=5):
+    """``warning:`` lines naming the listed classes that no training video of their set has (a typo
+    in a class list, e.g. another case, leaves a class with nothing to learn from)."""
+    lines = []
+    for class_set, (names, path) in lists.items():
+        seen = {inst.label for video in split.parts[f"{class_set}_train"] for inst in video.instances}
+        empty = [name for name in names if name not in seen]
+        if empty:
+            more = f" and {len(empty) - shown} more" if len(empty) > shown else ""
+            lines.append(f"warning: {path}: {len(empty)} of {len(names)} classes have no training video in the GT "
+                         f"(names must match exactly, case included): {', '.join(map(repr, empty[:shown]))}{more}")
+    return lines
 
 
 if __name__ == "__main__":

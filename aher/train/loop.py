@@ -219,6 +219,10 @@ def run_loop(session, loop, config, run, progress=True):
     with session.graph.as_default():
         partial_saver = make_saver(max_to_keep=None)     # its own saver: never rotates the regular snapshots
     start, partial, skip = _starting_point(session, loop, run)
+    if start > total:
+        raise TrainingError(f"{run.path}: the run is at iteration {start}, past train.iterations={total}; resume with "
+                        f"--set train.iterations={start} or more (test its snapshots with aher_k600_test.py "
+                        f"--checkpoint {run.path})")
     last_ckpt = run.latest_checkpoint()
     shown = _Progress(session, loop, config, run, start, progress)
     try:

@@ -566,7 +566,12 @@ def test_load_videos_errors(tmp_path):
     assert one_line_error(load_videos, tmp_path / "x.dat") == f"{tmp_path / 'x.dat'}: no such file"
     assert "unknown annotation format 'xml'" in one_line_error(load_videos, odd, fmt="xml")
     js = write_json(tmp_path / "x.json", {"foo": 1})
-    assert "cannot tell the annotation format" in one_line_error(load_videos, js)
+    assert "cannot tell the annotation format of this JSON (top-level keys 'foo'): an ActivityNet-style ground " \
+           "truth has a 'database' object of videos" in one_line_error(load_videos, js)
+    listed = write_json(tmp_path / "list.json", [1, 2])
+    assert "(a JSON list at the top level)" in one_line_error(load_videos, listed)
+    assert "'database' must map video ids to their entries, got [1]" in one_line_error(
+        load_videos, write_json(tmp_path / "db.json", {"database": [1]}))
     other = tmp_path / "x.csv"
     other.write_text("a,b\n1,2\n")
     assert "cannot tell the annotation format from header 'a,b'" in one_line_error(load_videos, other)

@@ -153,6 +153,7 @@ BAD = {
     "no features at all": "none of the 24 selected GT videos has features (e.g. 'anet00'",
     "resized store": "features were resized to 64 steps",
     "bad class list": "{category}: line 3: class 'abseiling' already on line 1",
+    "no duration": "video 'anet00': no 'duration', and the features of",
 }
 
 
@@ -194,6 +195,9 @@ def _break(case, paths, tmp_path):
         return ["--features", str(store)]
     elif case == "bad class list":
         paths["category"].write_text("abseiling\narchery\nabseiling\n")
+    elif case == "no duration":
+        del anet["anet00"]["duration"]
+        _write_json(paths["anet"], anet)
     return []
 
 
@@ -276,3 +280,26 @@ def test_real_activitynet_videos_with_the_87_113_split(shared, project_root, tmp
     with FeatureStore(out / "moments_train.h5") as store:
         assert {store.meta(i)["video"] for i in store.ids()} == {v.video_id for v in picked[3:6]}
     assert [v.video_id for v in read_activitynet_json(out / "gt_untrimmed.json")] == [picked[8].video_id]
+
+
+def test_a_gt_video_without_duration_takes_it_from_its_features_and_the_fps(inputs, tmp_path):
+    anet = json.loads(inputs["anet"].read_text())["database"]
+    del anet["anet00"]["duration"]
+    _write_json(inputs["anet"], anet)
+    out = tmp_path / "k600"
+    assert main(prepare_args(inputs, out, "--fps", "25")) == 0
+    rows = np.load(inputs["features"] / "anet00.npy").shape[0]
+    gt = {v.video_id: v for v in read_activitynet_json(out / "gt.json")}
+    assert gt["anet00"].duration == pytest.approx(rows * 8 / 25) and not gt["anet00"].duration_missing
+    with FeatureStore(out / "untrimmed_train.h5") as store:
+        assert store.meta("anet00")["duration"] == pytest.approx(rows * 8 / 25)
+
+
+def test_a_listed_class_without_training_videos_is_a_warning(inputs, tmp_path, capsys):
+    classes = inputs["category"].read_text().splitlines()
+    inputs["category"].write_text("\n".join([classes[0].upper(), *classes[1:]]) + "\n")
+    assert main(prepare_args(inputs, tmp_path / "k600")) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if str(inputs["category"]) in line]
+    assert len(err) == 1 and err[0].startswith(f"warning: {inputs['category']}: 1 of {len(classes)} classes have no "
+                                               "training video in the GT")
+    assert err[0].endswith(repr(classes[0].upper()))

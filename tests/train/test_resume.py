@@ -223,3 +223,19 @@ def test_restored_iteration_counter_matches_the_snapshot(tmp_path):
         restore_if_resuming(model.session, model.saver, run)
     assert int(model.session.run(model.iteration)) == 4 and np.isclose(model.get(), 4.0)
     run.close()
+
+
+def test_resuming_past_the_configured_iterations_is_one_line(tmp_path):
+    folder = _snapshots(tmp_path, [(4, 4.0)])
+    run = RunDir(folder, CONFIG, resume=True)
+    model = Counter()
+    try:
+        with model.graph.as_default():
+            assert restore_if_resuming(model.session, model.saver, run, log=lambda m: None) == 4
+            with pytest.raises(TrainingError, match=r"the run is at iteration 4, past train.iterations=3; resume with "
+                                                    r"--set train.iterations=4 or more"):
+                run_loop(model.session, model.loop(), _config(3), run, progress=False)
+            assert model.get() == 4.0
+            assert run_loop(model.session, model.loop(), _config(4), run, progress=False).endswith("model.ckpt-4")
+    finally:
+        run.close()
