@@ -49,6 +49,7 @@ def test_train_resume_and_test_write_metrics(project_root, data_root, tmp_path):
     assert [f"mAP@{t / 10:g}" for t in range(1, 8)] == [k for k in metrics if k.startswith("mAP@")]
     assert metrics["tiou_thresholds"] == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
     assert 0 <= metrics["average_mAP"] <= 1 and 0 <= metrics["video_accuracy"] <= 1 and 0 <= metrics["AR@100"] <= 100
+    assert 0 <= metrics["video_exact_match"] <= metrics["video_accuracy"]        # an exact class set holds the argmax
     assert metrics["selection"]["split"] == "val" and "/best/" in metrics["checkpoint"]
     assert (run / metrics["results_file"]).is_file() and (run / "gt_test.json").is_file()
     history = json.loads((run / "selection.json").read_text())["history"]
@@ -65,7 +66,7 @@ def test_train_resume_and_test_write_metrics(project_root, data_root, tmp_path):
     # test split disjoint from the training/val videos, scored again by the test command on a chosen snapshot
     gt_test = set(json.loads((run / "gt_test.json").read_text())["database"])
     assert gt_test and not gt_test & set(json.loads((run / "gt_val.json").read_text())["database"])
-    again = sal(project_root, "test", *common, "--out", run, "--checkpoint", run / "checkpoints" / "model.ckpt-20")
+    again = sal(project_root, "test", "--out", run, "--checkpoint", run / "checkpoints" / "model.ckpt-20")  # its config
     assert "model.ckpt-20" in again.stdout and json.loads((run / "metrics.json").read_text())["iteration"] == 20
 
 
@@ -79,6 +80,10 @@ def test_upstream_selection_on_the_test_split_and_ablation(project_root, data_ro
     assert metrics["selection"]["best"]["average_mAP"] == pytest.approx(metrics["average_mAP"])
     log = (run / "train.log").read_text()
     assert "second_order=" not in log and "gce=" not in log and "mixup=" not in log and "mask_mean" not in log
+    # tested again with the run's own config.yaml (its --set values included): the same scores
+    sal(project_root, "test", "--out", run)
+    again = json.loads((run / "metrics.json").read_text())
+    assert again["average_mAP"] == pytest.approx(metrics["average_mAP"]) and again["checkpoint"] == metrics["checkpoint"]
 
 
 def test_user_errors_are_one_line(project_root, tmp_path):
@@ -88,8 +93,10 @@ def test_user_errors_are_one_line(project_root, tmp_path):
     no_run = sal(project_root, "test", "--config", "configs/sal_thumos_synthetic.yaml", "--out", tmp_path / "none",
                  ok=False)
     assert no_run.returncode == 2 and "no checkpoint found" in no_run.stderr
+    no_config = sal(project_root, "test", "--out", tmp_path / "none", ok=False)
+    assert no_config.returncode == 2 and "no config.yaml (not a SAL run folder); pass --config CFG" in no_config.stderr
     real = sal(project_root, "train", "--config", "configs/sal_thumos_real.yaml", "--set",
                f"data.dataset_dir={tmp_path / 'nowhere'}", "--out", tmp_path / "r", ok=False)
     assert real.returncode == 2 and "gt.json: missing" in real.stderr
-    for out in (bad_key, no_run, real):
+    for out in (bad_key, no_run, no_config, real):
         assert "Traceback" not in out.stderr

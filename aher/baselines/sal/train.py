@@ -31,9 +31,9 @@ selected checkpoint:
 (default: the run folder) ``results_<it>.json``, ``gt_test.json`` (the split's ground truth,
 so ``evaluation/get_detection_performance.py gt_test.json results_<it>.json`` re-scores it) and
 ``metrics.json``: ``mAP@<t>`` for every ``eval.tiou_thresholds`` value, ``average_mAP``, ``mAP``,
-``tiou_thresholds`` (fractions), ``AR@100`` / ``AUC`` (percent), ``video_accuracy`` (sal_paper_vs_code §8.1 step
-6 with the real probabilities: exact multi-hot match), ``video_top1_accuracy`` (argmax p is a
-label of the video), ``gt_classes`` (classes with GT in the split: mAP averages over them),
+``tiou_thresholds`` (fractions), ``AR@100`` / ``AUC`` (percent), ``video_accuracy`` (argmax p is a
+label of the video: top-1, AherNet's ``video_accuracy``), ``video_exact_match`` (sal_paper_vs_code §8.1
+step 6 with the real probabilities: the predicted class set equals the video's), ``gt_classes`` (classes with GT in the split: mAP averages over them),
 ``checkpoint``, ``iteration``, ``selection``, ``results_file``.
 Limits: one process, feed_dict input (batches of 2 x T x D are small); no multi-GPU.
 """
@@ -164,7 +164,7 @@ class SplitScorer:
         mAP is over the classes present in the split's GT (a small split may miss some);
         detections of absent classes are dropped (``unknown_labels="ignore"``).
         """
-        detections, accuracy, top1 = self.predict(session, graph)
+        detections, exact, top1 = self.predict(session, graph)
         results = postprocess.results_dict(detections, self.classes)
         det = ANETdetection(str(self.gt_path), results, tiou_thresholds=self.thresholds, subset="validation",
                             unknown_labels="ignore")
@@ -172,8 +172,8 @@ class SplitScorer:
         metrics = {f"mAP@{round(float(t), 2):g}": float(v) for t, v in zip(result["tiou_thresholds"], result["mAP"])}
         metrics.update(average_mAP=float(result["average_mAP"]), mAP=[float(v) for v in result["mAP"]],
                        tiou_thresholds=[float(t) for t in result["tiou_thresholds"]],
-                       gt_classes=len(det.ground_truth.class_names), video_accuracy=accuracy,
-                       video_top1_accuracy=top1)
+                       gt_classes=len(det.ground_truth.class_names), video_accuracy=top1,
+                       video_exact_match=exact)
         if full:
             prop = ANETproposal(str(self.gt_path), results, subset="validation").evaluate()
             metrics.update({"AR@100": 100.0 * prop["AR@100"], "AUC": prop["AUC"]})
@@ -184,7 +184,7 @@ def format_metrics(m):
     per = "  ".join(f"{k} {100 * v:5.2f}" for k, v in m.items() if k.startswith("mAP@"))
     extra = f"  |  AR@100 {m['AR@100']:.2f}  AUC {m['AUC']:.2f}" if "AR@100" in m else ""
     return (f"{per}  |  average mAP {100 * m['average_mAP']:5.2f}{extra}  |  video acc {100 * m['video_accuracy']:.1f}"
-            f" (top-1 {100 * m['video_top1_accuracy']:.1f})")
+            f" (exact class set {100 * m['video_exact_match']:.1f})")
 
 
 # ----------------------------------------------------------------------------------- training
@@ -205,7 +205,7 @@ class Selection:
 
     def record(self, iteration, metrics, checkpoint=None):
         entry = {"iteration": iteration, "average_mAP": metrics["average_mAP"],
-                 "video_accuracy": metrics["video_accuracy"]}
+                 "video_accuracy": metrics["video_accuracy"], "video_exact_match": metrics["video_exact_match"]}
         self.state["history"] = [h for h in self.state["history"] if h["iteration"] < iteration] + [entry]
         if checkpoint:
             self.state["best"] = dict(entry, checkpoint=str(checkpoint))
