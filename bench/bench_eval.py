@@ -54,7 +54,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--report", metavar="FILE", help="also write a markdown report")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    command = " ".join(["python bench/bench_eval.py", *argv])
 
     folder = shared_dir() / "eval_fixtures"
     if not (folder / "expected.json").is_file():
@@ -82,7 +84,7 @@ def main(argv=None):
                f"({platform.machine()}), single process, median of {args.repeats} runs")
         text = "\n".join([
             "# Evaluation speed: ours vs the official ActivityNet evaluator", "",
-            "Produced by `python bench/bench_eval.py --report reports/bench_eval.md`.", "",
+            f"Produced by `{command}`.", "",
             "Official seconds are the timings recorded in `../shared/eval_fixtures/expected.json` (official code, "
             "single process, JSON parsing included, median of 3, 2-vCPU VM). Ours are measured the same way "
             "(construction of the evaluator to the end of `evaluate()`, in-process, JSON parsing included).", "",

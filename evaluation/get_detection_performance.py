@@ -16,6 +16,7 @@ if __package__ in (None, ""):  # run as a file: make the project root importable
 from evaluation.cli_common import (add_common_arguments, refuse_overwriting_inputs, run_cli,  # noqa: E402
                                    write_json_atomic)
 from evaluation.eval_detection import ANETdetection, format_detection_table  # noqa: E402
+from evaluation.io import EvaluationError  # noqa: E402
 
 
 def build_parser():
@@ -35,6 +36,11 @@ def main(argv=None):
     det = ANETdetection(args.ground_truth, args.prediction, tiou_thresholds=args.tiou_thresholds,
                         subset=args.subset, tie_break=args.tie_break,
                         unknown_labels="ignore" if args.ignore_unknown_labels else "error")
+    pred = det.prediction
+    if pred.n_rows and pred.n_unmatched_rows == pred.n_rows:
+        raise EvaluationError(f"{args.prediction}: none of the {pred.n_rows} predictions belongs to a ground-truth "
+                              f"video of subset '{args.subset}' (e.g. '{pred.unmatched_videos[0]}'; check the video "
+                              "ids and the subset): every one would be a false positive, mAP 0")
     result = det.evaluate()
     if not args.quiet:
         for note in det.warnings:

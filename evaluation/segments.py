@@ -36,7 +36,8 @@ def parse_tiou_thresholds(spec):
 
     Accepted forms:
       * ``"START:STOP:STEP"``, e.g. ``"0.5:0.95:0.05"`` -> ``numpy.linspace(0.5, 0.95, 10)``
-        (the exact doubles the official scripts use, e.g. 0.8999999999999999);
+        (the exact doubles the official scripts use, e.g. 0.8999999999999999); STOP - START must
+        be a multiple of STEP;
       * the MATLAB order ``"START:STEP:STOP"`` (``"0.5:0.05:0.95"``) when it is unambiguous,
         i.e. STEP < START < STOP;
       * a comma list ``"0.3,0.4,0.5"`` (values taken as written: 0.4 stays 0.4);
@@ -55,11 +56,17 @@ def parse_tiou_thresholds(spec):
                     stop, step = step, stop
                 if step <= 0 or stop < start:
                     raise ValueError
-                count = int(round((stop - start) / step)) + 1
-                values = np.linspace(start, stop, count)
+                intervals = (stop - start) / step
+                if abs(intervals - round(intervals)) > 1e-6:
+                    raise ValueError(f"bad tIoU thresholds '{spec}': STOP - START ({stop - start:g}) is not a "
+                                     f"multiple of STEP ({step:g}); use START:STOP:STEP (e.g. 0.5:0.95:0.05) or a "
+                                     "comma list")
+                values = np.linspace(start, stop, int(round(intervals)) + 1)
             else:
                 values = np.array([float(p) for p in text.split(",") if p.strip()], dtype=np.float64)
-        except ValueError:
+        except ValueError as exc:
+            if str(exc).startswith("bad tIoU thresholds"):
+                raise
             raise ValueError(f"bad tIoU thresholds '{spec}': use START:STOP:STEP (e.g. 0.5:0.95:0.05) "
                              "or a comma list (e.g. 0.3,0.4,0.5)") from None
     else:

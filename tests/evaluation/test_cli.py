@@ -98,6 +98,9 @@ BAD_CASES = {
     "row_not_object": (json.dumps({"results": {"vid_a": [[1, 2]]}}), "is not an object"),
     "unknown_label": (json.dumps({"results": {"vid_a": [{"label": "swim", "score": 1, "segment": [1, 2]}]}}),
                       "label 'swim' is not a ground-truth class"),
+    "no_known_video": (json.dumps({"results": {"vid_x": [{"label": "jump", "score": 1, "segment": [1, 2]}],
+                                               "vid_t": [{"label": "jump", "score": 1, "segment": [1, 2]}]}}),
+                       "none of the 2 predictions belongs to a ground-truth video of subset 'validation' (e.g. "),
 }
 
 

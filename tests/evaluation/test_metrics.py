@@ -117,8 +117,12 @@ def test_threshold_parsing():
     assert np.array_equal(parse_tiou_thresholds("0.5:0.05:0.95"), np.linspace(0.5, 0.95, 10))   # MATLAB order
     assert np.array_equal(parse_tiou_thresholds("0.3:0.7:0.1"), np.linspace(0.3, 0.7, 5))
     assert list(parse_tiou_thresholds("0.3, 0.4")) == [0.3, 0.4]
+    assert list(parse_tiou_thresholds("0.5:0.5:0.1")) == [0.5]
     for bad in ("", "a:b:c", "0.5:0.95", "0:1:0.1", "0.5,1.5", "0.9:0.5:0.1"):
         with pytest.raises(ValueError, match="tIoU thresholds"):
+            parse_tiou_thresholds(bad)
+    for bad in ("0.1:0.2:0.3", "0.5:0.95:0.1"):       # a step that does not divide the range is not rounded away
+        with pytest.raises(ValueError, match=r"is not a multiple of STEP"):
             parse_tiou_thresholds(bad)
 
 
