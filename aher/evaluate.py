@@ -99,7 +99,9 @@ def main(argv=None):
     if not args.out and space != config.method.label_space:
         out = out / f"eval_{space}"
     metrics = evaluate_run(config, ckpt, out, all_snapshots=args.all_snapshots, progress=not args.quiet)
-    print(format_metrics(metrics))
+    if len(metrics.get("snapshots", ())) > 1:            # each snapshot's metrics were printed as it was tested
+        print(f"best of {len(metrics['snapshots'])} snapshots by average mAP (selected on the evaluation set): "
+              f"{Path(metrics['checkpoint']).name}  {format_metrics(metrics)}")
     print(f"wrote {out / 'metrics.json'} ({space} classes)")
     return 0
 

@@ -50,10 +50,9 @@ def run(setting, description, default_config, argv=None):
     run_dir, checkpoint = train_run(config, out, resume=args.resume, progress=not args.quiet)
     print(f"trained: {checkpoint}")
     if not args.no_test:
-        from aher.inference import evaluate_run, format_metrics
+        from aher.inference import evaluate_run
 
-        metrics = evaluate_run(config, out, out, progress=not args.quiet)
-        print(format_metrics(metrics))
+        metrics = evaluate_run(config, out, out, progress=not args.quiet)     # prints the snapshot's metrics
         print(f"wrote {out / 'metrics.json'} and {out / metrics['results_file']}")
     return 0
 

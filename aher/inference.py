@@ -57,7 +57,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 import yaml
-from tqdm import tqdm
+from aher.progress import progress_bar
 
 from aher.config import build_config, load_config, load_yaml_config, merge
 from aher.config.loader import flatten
@@ -277,6 +277,7 @@ class Evaluator:
         store, gt = EVAL_FILES[space]
         self.gt_path = dataset.path(gt)
         videos = dataset.videos if space == "moment" else dataset.untrimmed_eval_videos
+        self.n_videos = len(videos)
         self.graph = tf.Graph()
         with self.graph.as_default():
             tf.compat.v1.set_random_seed(config.train.seed)   # initial values are restored; needed by deterministic mode
@@ -313,7 +314,7 @@ class Evaluator:
         self.session.run(self.iterator.initializer)
         pp = postprocess_config(self.config)
         detections, videos = {}, {}
-        bar = tqdm(desc="test", disable=not progress, dynamic_ncols=True, unit="video")
+        bar = progress_bar(total=self.n_videos, enabled=progress, desc="test", dynamic_ncols=True, unit="video")
         while True:
             try:
                 out = self.session.run(self.fetches)
@@ -429,12 +430,13 @@ def reference_metrics(detections, videos, classes, gt_path, config, windows, pri
 
 
 def format_metrics(m):
+    """One line of a metrics dict, every number in percent (metrics.json keeps mAP as fractions)."""
     def pct(v):
-        return "  -  " if v is None else f"{100 * v:5.2f}"
+        return "  -  " if v is None else f"{100 * v:5.2f}%"
 
     return (f"mAP@0.5 {pct(m['mAP@0.5'])}  mAP@0.75 {pct(m['mAP@0.75'])}  mAP@0.95 {pct(m['mAP@0.95'])}  "
-            f"average mAP {pct(m['average_mAP'])}  |  AR@100 {m['AR@100']:.2f}  AUC {m['AUC']:.2f}  "
-            f"|  video acc {100 * m['video_accuracy']:.1f}"
+            f"average mAP {pct(m['average_mAP'])}  |  AR@100 {m['AR@100']:.2f}%  AUC {m['AUC']:.2f}%  "
+            f"|  video acc {100 * m['video_accuracy']:.1f}%"
             + (f"  |  GT labels: average mAP {pct(m['average_mAP_gt_labels'])}" if "average_mAP_gt_labels" in m else "")
             + (f"  |  {m['prior_n_windows']} fixed windows: average mAP {pct(m['prior_average_mAP_video_labels'])}"
                f" (video labels), {pct(m['prior_average_mAP_gt_labels'])} (GT labels)"

@@ -42,7 +42,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+from aher.progress import progress_bar
 
 from aher.cli import run_main
 from aher.errors import UserError
@@ -343,7 +343,7 @@ def _write_store(args, src: Path, out: Path, jobs, annotations: dict | None):
     dim = None
     first_file = None
     try:
-        for path, vid in tqdm(jobs, desc=f"import {src.name}", unit="video", disable=None):
+        for path, vid in progress_bar(jobs, desc=f"import {src.name}", unit="video"):
             feats = read_features(path, args.fmt, args.transpose)
             if dim is None:
                 dim, first_file = feats.shape[1], path

@@ -26,7 +26,7 @@ import math
 from collections.abc import Iterable, Iterator
 
 import numpy as np
-from tqdm import tqdm
+from aher.progress import progress_bar
 
 from aher.data.annotations import Instance, Video
 from aher.data.features import FEATURE_STRIDE, FeatureStore, FeatureStoreError, FeatureStoreWriter, resize
@@ -126,8 +126,8 @@ def write_segment_store(src, videos: Iterable[Video], out_path, min_features, le
                  "length": int(length)}
         count = 0
         with FeatureStoreWriter(out_path, store.dim, dtype or store.dtype, attrs=attrs) as writer:
-            for video in tqdm(videos, desc=f"segments -> {out_path}", unit="video",
-                              disable=None if progress else True):
+            for video in progress_bar(videos, enabled=progress, desc=f"segments -> {out_path}",
+                                      unit="video"):
                 if video.video_id not in store:
                     if missing == "error":
                         store.get(video.video_id)   # raises MissingVideoError naming the id

@@ -68,7 +68,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tqdm import tqdm
+from aher.progress import progress_bar
 
 from aher.cli import run_main
 from aher.errors import UserError
@@ -282,7 +282,7 @@ def _write_features(split, source, out, length, dtype, fps, gt_files, progress=T
     dim = first = None
     measured = {}
     try:
-        for part, video in tqdm(split.videos(), desc=f"prepare {out}", unit="video", disable=None if progress else True):
+        for part, video in progress_bar(split.videos(), enabled=progress, desc=f"prepare {out}", unit="video"):
             feats, where, fps_store = source.read(video.video_id)
             if dim is None:
                 dim, first = feats.shape[1], where

@@ -38,6 +38,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from aher.progress import progress_bar
+
 from aher.train.checkpoints import (CheckpointError, checkpoint_iteration, discard_partial, make_saver,
                                     read_partial, restore, save_partial, save_snapshot, snapshots_on_disk)
 from aher.train.interrupts import StopRequest, TrainingInterrupted, resume_command
@@ -127,8 +129,8 @@ class _Progress:
     def __init__(self, session, loop, config, run, start, progress):
         self.loop, self.run, self.train, self.start = loop, run, config.train, start
         self.writer = tf.compat.v1.summary.FileWriter(str(run.tb_dir), session.graph)
-        self.bar = tqdm(total=self.train.iterations, initial=start, disable=not progress, dynamic_ncols=True,
-                        desc="train")
+        self.bar = progress_bar(total=self.train.iterations, initial=start, enabled=progress, dynamic_ncols=True,
+                                desc="train")
         self.t0 = time.perf_counter()
 
     def scalars(self, values, step):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from tqdm import tqdm
+from aher.progress import progress_bar
 
 from aher.data.annotations import Video, write_activitynet_gt, write_class_list
 from aher.data.features import FEATURE_STRIDE, FeatureStoreWriter, resize
@@ -285,8 +285,8 @@ def _generate(world: World, output: _Output, request: dict, templates: dict, pro
     params = load_layout_params()
     layouts = {d: LayoutSource(d, params, seed, templates.get(d)) for d in DOMAINS}
     roles = roles_for(setting, cfg)
-    with tqdm(total=sum(r.count for r in roles), desc=f"synthesize {setting}/{request['scale']}", unit="video",
-              disable=None if progress else True) as bar:
+    with progress_bar(total=sum(r.count for r in roles), enabled=progress,
+                      desc=f"synthesize {setting}/{request['scale']}", unit="video") as bar:
         for role in roles:
             names = world.sets[role.class_set].names
             for i in range(role.count):
