@@ -113,7 +113,10 @@ class RunDir:
         self._log.write(f"{stamp} {message}\n")
 
     def close(self):
-        """Close the log and release the folder (a folder made only for the lock is removed)."""
+        """Close the log and release the folder (a folder made only for the lock is removed).  A run
+        that took over a dead owner's lock and stopped before starting (a failed check) leaves that
+        owner's record, so the run that does start logs the takeover."""
+        keep = self.took_over if self._log is None else None
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -124,7 +127,7 @@ class RunDir:
                 self.path.rmdir()
             except OSError:
                 pass
-        self._lock.release()
+        self._lock.release(keep=keep)
 
 
 class NanGuard:

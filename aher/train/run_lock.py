@@ -100,12 +100,14 @@ class RunLock:
         self._fd = fd
         return previous
 
-    def release(self):
-        """Empty the lock file and drop the lock (no-op when not owned)."""
+    def release(self, keep=None):
+        """Empty the lock file (or leave the record ``keep`` in it) and drop the lock (no-op when not owned)."""
         if self._fd is None:
             return
         try:
             os.ftruncate(self._fd, 0)
+            if keep:
+                os.pwrite(self._fd, json.dumps(keep).encode(), 0)
         except OSError:
             pass
         os.close(self._fd)          # closing the descriptor drops the flock

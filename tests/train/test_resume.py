@@ -239,3 +239,16 @@ def test_resuming_past_the_configured_iterations_is_one_line(tmp_path):
             assert run_loop(model.session, model.loop(), _config(4), run, progress=False).endswith("model.ckpt-4")
     finally:
         run.close()
+
+
+def test_a_failed_check_after_a_takeover_leaves_the_dead_owners_record(tmp_path):
+    folder = _snapshots(tmp_path, [(2, 2.0)])
+    dead = {"host": "elsewhere", "pid": 999999, "slurm_job_id": None, "since": "2026-01-01 00:00:00", "command": "x"}
+    (folder / "run.lock").write_text(json.dumps(dead))
+    with pytest.raises(TrainingError, match="already holds checkpoints"):
+        RunDir(folder, CONFIG)                                        # forgot --resume: nothing starts
+    assert json.loads((folder / "run.lock").read_text()) == dead
+    run = RunDir(folder, CONFIG, resume=True)
+    run.close()
+    assert "took the run folder over from pid 999999 on elsewhere" in (folder / "train.log").read_text()
+    assert (folder / "run.lock").read_text() == ""
