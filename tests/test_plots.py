@@ -205,7 +205,7 @@ def test_fig6_png_from_both_schemas(tmp_path):
     path.write_text(json.dumps(series))
     out = plots.fig6(path, tmp_path / "fig6b.png")
     assert png_size(out) == (round(5.0 * plots.DPI), round(3.9 * plots.DPI))
-    with pytest.raises(plots.PlotError, match="no 'AUC' series"):
+    with pytest.raises(plots.PlotError, match=r"no 'AUC' series \(--metric one of: average_mAP\)"):
         plots.fig6(path, tmp_path / "fig6c.png", metric="AUC")
 
 

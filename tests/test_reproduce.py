@@ -268,8 +268,8 @@ def test_cli_writes_tables_and_exits_nonzero_on_failed_rows(tmp_path, fake_entry
     prior = doc["reference_rows"][0]
     assert prior["n_windows"] == [16] and prior["cells"]["k600/mAP@0.5"]["mean"] == pytest.approx(60.0)
     assert prior["cells"]["k600/mAP@0.5"]["n"] == 4      # AherNet's and its paper-switches row's; AherNet^0's lack it
-    assert ("| Fixed windows + GT labels (16 windows; reference) | 60.00 ± 0.00 (n=4) |  | 30.00 ± 0.00 (n=4) |  | "
-            "1.00 ± 0.00 (n=4) |  | 30.00 ± 0.00 (n=4) |  |  |  |  |") in md
+    assert ("| Fixed windows + GT labels (16 windows; reference) | 60.00 |  | 30.00 |  | "
+            "1.00 |  | 30.00 |  |  |  |  |") in md
     switches = next(r for r in doc["rows"] if r["name"] == "AherNet (paper switches)")
     assert switches["paper_row"] is None and switches["cells"]["k600/average_mAP"]["paper"] is None
     assert "| AherNet (paper switches) | 30.50 ± 0.71 (n=2) |  | 20.50 ± 0.71 (n=2) |  |" in md
@@ -715,7 +715,7 @@ def test_writer_references_with_and_without_the_new_keys():
     assert "| AherNet* | 5.50 ± 0.71 (n=2) | 22.60 | 5.50 ± 0.71 (n=2) | 28.90 | 20.50 ± 0.71 (n=2) | 4.00 ± 0.00 (n=2) | " \
            "90.00 ± 0.00 (n=2) | 20.50 ± 0.71 (n=2) | 4.00 ± 0.00 (n=2) | 90.00 ± 0.00 (n=2) |" in md
     assert "| AherNet^0 | 5.50 ± 0.71 (n=2) | 10.20 | 5.50 ± 0.71 (n=2) | 9.30 | – | – | – | – | – | – |" in md
-    assert "| Fixed windows + GT labels (16 windows; reference) | 12.00 ± 0.00 (n=2) |  | 12.00 ± 0.00 (n=2) |  |" in md
+    assert "| Fixed windows + GT labels (16 windows; reference) | 12.00 |  | 12.00 |  |" in md
     # the text's comparison on the untrimmed-set classes: AherNet's test has them, AherNet* seed 0 only
     text = doc["text_untrimmed_classes"][0]
     assert text["ours_gt_labels"]["AherNet"]["mean"] == pytest.approx(30.0)
@@ -723,7 +723,7 @@ def test_writer_references_with_and_without_the_new_keys():
     assert text["prior_gt_labels"]["mean"] == pytest.approx(11.0) and text["prior_gt_labels"]["n"] == 2
     assert "| ANet-UN→ANet-AM | 25.00 (n=1) | 5.50 ± 0.71 (n=2) | 25.4 vs 25.2 | 30.00 (n=1) | 20.00 (n=1) | " \
            "11.00 ± 1.41 (n=2) |" in md
-    assert "| TH14→ANet-FG | — | 5.50 ± 0.71 (n=2) | 27.7 vs 26.9 | – | 20.00 (n=1) | 12.00 (n=1) |" in md
+    assert "| TH14→ANet-FG | — | 5.50 ± 0.71 (n=2) | 27.7 vs 26.9 | — | 20.00 (n=1) | 12.00 (n=1) |" in md
 
 
 def test_fig6_plot_reports_the_plot_or_its_error(tmp_path, monkeypatch):
@@ -840,3 +840,11 @@ def test_an_ordering_joins_neighbours_inside_their_spread():
              "D": {"mean": 3.001, "std": None}, "E": {"mean": 5.0, "std": None}}
     assert ordering_text(["A", "B", "C", "D", "E"], cells) == "A ≈ B < C ≈ D < E"
     assert ordering_text(["E"], cells) == "E"
+
+
+def test_reference_cells_tell_no_run_from_a_run_that_predates_them():
+    from aher.reproduce.markdown import _dataset_reference_text, _reference_text
+    assert _reference_text({"n": 0, "absent": 0, "values": []}) == "—"
+    assert _reference_text({"n": 0, "absent": 2, "values": []}) == "–"
+    assert _reference_text({"n": 2, "mean": 1.0, "std": 0.5, "values": [0.5, 1.5]}).startswith("1.00 ± 0.50 (n=2)")
+    assert _dataset_reference_text({"n": 4, "mean": 19.72, "std": 0.0, "values": [19.72] * 4}) == "19.72"

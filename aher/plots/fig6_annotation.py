@@ -99,7 +99,8 @@ def _from_series(data, name, metric):
     for setting, metrics in series.items():
         where = f"{name}: series.{setting}"
         if not isinstance(metrics, dict) or metric not in metrics:
-            raise PlotError(f"{where}: no '{metric}' series")
+            there = ", ".join(map(str, metrics)) if isinstance(metrics, dict) and metrics else "none"
+            raise PlotError(f"{where}: no '{metric}' series (--metric one of: {there})")
         out[str(setting)] = _series_curve(metrics[metric], f"{where}.{metric}")
     return out
 

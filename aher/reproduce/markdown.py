@@ -19,8 +19,9 @@ REFERENCES_NOTE = (
     "class-agnostic windows on every video (k-means of the relative centre and length of the untrimmed training "
     "set's instances, ranked by their frequency), labelled by the row's video classifier (*its video labels*) or "
     "by the GT label (the reference row); *video acc.* = the video classifier's accuracy. A method localizes "
-    "better than a fixed prior only where its mAP beats the fixed windows with its own video labels. \"–\": the "
-    "run's metrics.json predates these references.")
+    "better than a fixed prior only where its mAP beats the fixed windows with its own video labels. The reference "
+    "row's number is the dataset's, the same in every run. \"–\": the run's metrics.json predates these references; "
+    "\"—\": no finished run.")
 
 
 def render_markdown(doc):
@@ -76,10 +77,22 @@ def _summary_text(cell):
 
 
 def _reference_text(cell):
-    """A reference cell: mean ± std (n), or "–" when no finished run has the number."""
+    """A reference cell: mean ± std (n); "—" when the row has no finished run, "–" when its finished
+    runs predate the number (or nothing is known of it)."""
+    if cell is not None and not cell.get("n") and not cell.get("absent"):
+        return "—"
     if not cell or not cell.get("n"):
         return "–"
     return _summary_text(cell)
+
+
+def _dataset_reference_text(cell):
+    """A number of the dataset (the same in every run that has it): the number alone, else as
+    :func:`_reference_text`."""
+    values = (cell or {}).get("values") or []
+    if values and max(values) - min(values) < 1e-9:
+        return _num(values[0])
+    return _reference_text(cell)
 
 
 def _line(cells):
@@ -156,7 +169,7 @@ def _reference_row_line(ref, doc, has_paper, ref_cols):
     cells = [ref["name"] + (f" ({windows} windows; reference)" if windows else " (reference)")]
     for col in doc["columns"]:
         cell = ref["cells"].get(col["key"])
-        cells += [_reference_text(cell) if cell is not None else "—"] + ([""] if has_paper else [])
+        cells += [_dataset_reference_text(cell) if cell is not None else "—"] + ([""] if has_paper else [])
     return _line(cells + [""] * len(ref_cols))
 
 
