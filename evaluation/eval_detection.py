@@ -174,6 +174,12 @@ class ANETdetection:
         if pred.dropped_labels:
             labels = ", ".join(f"{k!r} ({v})" for k, v in sorted(pred.dropped_labels.items()))
             notes.append(f"dropped predictions whose label is not a ground-truth class: {labels}")
+        covered = np.unique(pred.video[pred.video >= 0])
+        if covered.size < len(gt.video_ids):
+            seen = set(covered.tolist())
+            first = next(v for i, v in enumerate(gt.video_ids) if i not in seen)
+            notes.append(f"{len(gt.video_ids) - covered.size} of the {len(gt.video_ids)} ground-truth videos have no "
+                         f"prediction (e.g. '{first}'): their instances count as missed")
         if self.ap is not None:
             missing = [c for c, n in zip(gt.class_names, np.bincount(pred.label, minlength=len(gt.class_names))) if n == 0]
             if missing:

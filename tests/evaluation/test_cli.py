@@ -200,3 +200,13 @@ def test_a_full_disk_is_one_line_naming_the_file(files, tmp_path, capsys, monkey
     monkeypatch.undo()
     assert out.read_text() == "previous" and sorted(p.name for p in tmp_path.iterdir()) == ["gt.json", "out.json",
                                                                                           "pred.json"]
+
+
+def test_ground_truth_videos_without_predictions_are_noted(files, tmp_path, capsys):
+    gt, _ = files
+    only_a = _write(tmp_path / "a.json", {"results": {"vid_a": PRED["results"]["vid_a"]}})
+    assert run_cli(det_cli.main, [str(gt), str(only_a)]) == 0
+    assert "note: 1 of the 2 ground-truth videos have no prediction (e.g. 'vid_b'): their instances count as missed" \
+        in capsys.readouterr().err
+    assert run_cli(det_cli.main, [str(gt), str(files[1])]) == 0
+    assert "have no prediction" not in capsys.readouterr().err
