@@ -11,7 +11,8 @@ only for a checkpoint outside a run folder.  A --config (or --set) that differs 
 in setting, dataset, method or model shape is a one-line error naming the keys.  --other-data
 scores the run on the dataset of another config (setting / data keys; the model must be the
 same) and then needs --out outside the run folder: the run's metrics.json always scores the run
-on its own dataset.
+on its own dataset.  Another scoring of the same model (any inference key, eval.tiou_thresholds)
+also needs --out outside the run folder, so the run's metrics.json always means its config.yaml.
 
 --label-space untrimmed scores the untrimmed-set classes on their held-out videos (gt_untrimmed.json,
 eval_untrimmed.h5) with the model's transferred untrimmed-set classifier; when that is not the

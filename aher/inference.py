@@ -57,21 +57,23 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 import yaml
-from aher.progress import progress_bar
 
 from aher.config import build_config, load_config, load_yaml_config, merge
 from aher.config.loader import flatten
 from aher.data.pipeline import eval_dataset, read_error
 from aher.datasets import resolve_dataset
 from aher.errors import ConfigError, UserError
+from aher.methods import METHODS
 from aher.model import postprocess
 from aher.model.graph import AherNet
 from aher.model.heads import anchor_classifier
 from aher.model.snippet_grouping import SALPostprocessConfig, detect
 from aher.priors import DEFAULT_WINDOWS, fit_windows, place, relative_instances, training_videos
 from aher.paths import PROJECT_ROOT
+from aher.progress import progress_bar
 from aher.train.checkpoints import checkpoint_iteration, resolve_checkpoints, restore, run_folder
 from evaluation import ANETdetection, ANETproposal, EvaluationError
+from evaluation.segments import parse_tiou_thresholds
 from evaluation.cli_common import write_json_atomic
 
 
@@ -169,6 +171,20 @@ def _short(value, width=40):
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
+def _scored_as(key, flat):
+    """The value of ``key`` as it acts: tIoU thresholds as their numbers, ``inference.mode: auto`` as
+    the method's mode; other keys as they are."""
+    value = flat.get(key)
+    if key == "eval.tiou_thresholds" and value is not None:
+        try:
+            return tuple(round(float(t), 9) for t in parse_tiou_thresholds(value))
+        except ValueError:
+            return value
+    if key == "inference.mode" and value == "auto" and flat.get("train.method") in METHODS:
+        return METHODS[flat["train.method"]].inference_mode
+    return value
+
+
 def run_differences(config, run_config_path):
     """:class:`ConfigDifferences` of ``config`` against the run config file ``run_config_path``.
 
@@ -185,7 +201,7 @@ def run_differences(config, run_config_path):
 
     def differing(keys):
         return tuple(f"{k} {_short(ours.get(k))} (run: {_short(theirs[k])})"
-                     for k in keys if k in theirs and ours.get(k) != theirs[k])
+                     for k in keys if k in theirs and _scored_as(k, ours) != _scored_as(k, theirs))
 
     scoring_keys = sorted(k for k in set(ours) | set(theirs) if k.startswith(SCORING_KEYS))
     return ConfigDifferences(dataset=differing(_dataset_keys(ours, theirs)), model=differing(model_keys),

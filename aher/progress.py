@@ -1,7 +1,7 @@
 """Progress bars that also show in logs: ``progress_bar`` is ``tqdm`` on a terminal; when stderr
 is not one (``nohup``, Slurm, a pipe), work that lasts longer than ``LOG_INTERVAL`` seconds gets a
-plain line every ``LOG_INTERVAL`` seconds and a last one at the end (shorter work prints nothing),
-instead of no output or a stream of carriage returns."""
+newline-ended line every ``LOG_INTERVAL`` seconds and a last one at the end, and shorter work
+prints nothing."""
 
 import sys
 import time

@@ -136,6 +136,9 @@ def test_a_runs_saved_config_loads_and_names_no_difference(project_root, tmp_pat
     assert rescored.dataset == rescored.model == ()
     assert rescored.scoring == ("eval.tiou_thresholds '0.3:0.7:0.1' (run: '0.5:0.95:0.05')",
                                 "inference.scoring 'paper' (run: 'upstream')")
+    # the same thresholds and mode written another way are the same scoring
+    same = config.with_overrides("eval.tiou_thresholds=0.5:0.05:0.95", f"inference.mode={config.inference_mode}")
+    assert not run_differences(same, folder / "config.yaml")
 
 
 def test_a_run_written_before_a_key_existed_takes_the_default(project_root, tmp_path):

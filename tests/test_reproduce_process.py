@@ -55,16 +55,20 @@ def test_failed_command_reports_its_error_line(tmp_path):
     assert not result.interrupted
 
 
-@pytest.mark.parametrize("code, interrupted", [(130, True), (143, True), (1, False)])
-def test_a_command_stopped_by_a_signal_is_marked_interrupted(tmp_path, code, interrupted):
+@pytest.mark.parametrize("code, line, interrupted", [
+    (130, "interrupted: stopped by SIGINT after iteration 3; snapshot s; resume with: x", True),
+    (143, "interrupted: stopped by SIGTERM after iteration 3; snapshot s; resume with: x", True),
+    (130, "error: interrupted", False),                       # Ctrl-C outside training: no snapshot
+    (1, "interrupted: stopped by SIGINT after iteration 3; snapshot s; resume with: x", False)])
+def test_a_training_stopped_by_a_signal_is_marked_interrupted(tmp_path, code, line, interrupted):
     cmd = python(f"""
         import sys
-        print("interrupted: stopped by SIGINT after iteration 3; snapshot s; resume with: x", file=sys.stderr)
+        print({line!r}, file=sys.stderr)
         sys.exit({code})
     """)
     result = run_logged(cmd, tmp_path)
     assert result.status == "failed" and result.interrupted is interrupted
-    assert result.error == "interrupted: stopped by SIGINT after iteration 3; snapshot s; resume with: x"
+    assert result.error == line.removeprefix("error: ")
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's prctl")

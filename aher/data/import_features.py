@@ -42,11 +42,11 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from aher.progress import progress_bar
 
 from aher.cli import run_main
 from aher.errors import UserError
 from aher.data.features import FEATURE_STRIDE, FeatureStoreWriter, resize
+from aher.progress import progress_bar
 
 _FLOAT16_MAX = float(np.finfo(np.float16).max)
 

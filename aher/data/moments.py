@@ -26,10 +26,10 @@ import math
 from collections.abc import Iterable, Iterator
 
 import numpy as np
-from aher.progress import progress_bar
 
 from aher.data.annotations import Instance, Video
 from aher.data.features import FEATURE_STRIDE, FeatureStore, FeatureStoreError, FeatureStoreWriter, resize
+from aher.progress import progress_bar
 
 FOREGROUND = {"min_features": 32, "length": 512}
 MOMENTS = {"min_features": 8, "length": 256}

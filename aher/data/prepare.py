@@ -68,8 +68,6 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from aher.progress import progress_bar
-
 from aher.cli import run_main
 from aher.errors import UserError
 from aher.data.annotations import Video, load_videos, read_class_list, write_activitynet_gt, write_class_list
@@ -77,6 +75,7 @@ from aher.data.dataset_files import FILES
 from aher.data.features import FeatureStore, FeatureStoreWriter
 from aher.data.import_features import feature_files, read_features, remove_stale_temporaries, video_entry, video_timing
 from aher.data.moments import FOREGROUND, MOMENTS, add_segments
+from aher.progress import progress_bar
 
 #: the parts of the GT (subset role, class set)
 PARTS = ("untrimmed_train", "moment_train", "moment_eval", "untrimmed_eval")
@@ -293,7 +292,8 @@ def _write_features(split, source, out, length, dtype, fps, gt_files, progress=T
                 raise UserError(f"{', '.join(gt_files)}: video {video.video_id!r}: no 'duration', and the features of "
                                 f"{where} need it to line up with the segments (add it, or pass --fps to take it from "
                                 "the features: rows x 8 frames / fps)")
-            if video.duration_missing:
+            if video.duration_missing:          # every store places the features on the measured duration
+                video = replace(video, duration=timing[0], duration_missing=False)
                 measured[video.video_id] = timing[0]
             for key, preset in by_part[part]:
                 if preset is None:

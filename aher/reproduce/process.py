@@ -83,8 +83,10 @@ def _terminate_with_parent():
     _prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
 
 
-#: exit codes of a trainer stopped by SIGINT / SIGTERM after saving its snapshot
+#: exit codes and last stderr line of a trainer stopped by SIGINT / SIGTERM after saving its snapshot
+#: (a Ctrl-C outside training, e.g. while the graph is built, exits 130 with "error: interrupted")
 INTERRUPTED_EXIT_CODES = (130, 143)
+INTERRUPTED_LINE = "interrupted: "
 
 STARTED = "reproduce.started"
 EARLIER = "reproduce.earlier.part"
@@ -205,8 +207,9 @@ def run_logged(cmd, folder, env=None):
     for part in parts.values():
         part.unlink()
     if returncode != 0:
-        return RunResult("failed", seconds=seconds, error=error_line(texts["stderr"], returncode), out=str(folder),
-                         interrupted=returncode in INTERRUPTED_EXIT_CODES)
+        error = error_line(texts["stderr"], returncode)
+        return RunResult("failed", seconds=seconds, error=error, out=str(folder),
+                         interrupted=returncode in INTERRUPTED_EXIT_CODES and error.startswith(INTERRUPTED_LINE))
     if not (folder / "metrics.json").is_file():
         return RunResult("failed", seconds=seconds, error="the run finished without metrics.json", out=str(folder))
     metrics, error = read_metrics(folder)

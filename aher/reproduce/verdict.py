@@ -244,9 +244,9 @@ def build_verdict(tables_dir, curves_path):
     doc["claims"] += fig6_claims(fdoc) if fdoc else [_missing("Fig. 6 crossing", "fig6", error)]
     cdoc, error = _load(curves_path)
     if cdoc and scales and cdoc.get("scale") not in scales:
+        tables = ", ".join(f"scale {s!r}" if s else "real data" for s in sorted(scales, key=str))
         cdoc, error = None, (f"{display_path(curves_path)} holds curves of scale {cdoc.get('scale')!r}, the tables "
-                             f"are of scale {', '.join(map(repr, sorted(map(str, scales))))}: not used (--curves "
-                             "with curves of the tables' scale)")
+                             f"are of {tables}: not used (--curves with curves of the tables' data and scale)")
     doc["claims"] += fig5 + (fig5_claims(cdoc) if cdoc else [_missing(FIG5, "curves", error)])
     return doc
 

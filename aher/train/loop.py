@@ -39,7 +39,6 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from aher.progress import progress_bar
-
 from aher.train.checkpoints import (CheckpointError, checkpoint_iteration, discard_partial, make_saver,
                                     read_partial, restore, save_partial, save_snapshot, snapshots_on_disk)
 from aher.train.interrupts import StopRequest, TrainingInterrupted, resume_command
@@ -223,8 +222,7 @@ def run_loop(session, loop, config, run, progress=True):
     start, partial, skip = _starting_point(session, loop, run)
     if start > total:
         raise TrainingError(f"{run.path}: the run is at iteration {start}, past train.iterations={total}; resume with "
-                        f"--set train.iterations={start} or more (test its snapshots with aher_k600_test.py "
-                        f"--checkpoint {run.path})")
+                        f"--set train.iterations={start} or more")
     last_ckpt = run.latest_checkpoint()
     shown = _Progress(session, loop, config, run, start, progress)
     try:

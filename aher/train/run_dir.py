@@ -31,7 +31,8 @@ import yaml
 from aher.errors import UserError
 from aher.config import as_mapping, save_config
 from aher.config.loader import flatten
-from aher.train.checkpoints import latest_checkpoint, list_checkpoints, read_partial, snapshots_on_disk
+from aher.train.checkpoints import (checkpoint_iteration, latest_checkpoint, list_checkpoints, read_partial,
+                                    snapshots_on_disk)
 from aher.train.run_lock import RunLock, describe
 
 RESUMABLE_CHANGES = ("train.iterations", "train.snapshot_every", "train.log_every", "_source")
@@ -70,10 +71,16 @@ class RunDir:
         if resume and not (on_disk or partial or resumable):
             raise TrainingError(f"{self.path}: nothing to resume (no snapshot in {self.checkpoint_dir}); "
                                 "train it without --resume")
+        new = flatten(as_mapping(self.config))
+        reached = max([checkpoint_iteration(p) for p in on_disk[-1:]] + ([partial["iteration"]] if partial else []),
+                      default=0)
+        total = new.get("train.iterations")
+        if resume and isinstance(total, int) and reached > total:
+            raise TrainingError(f"{self.path}: its newest snapshot is at iteration {reached}, past "
+                                f"train.iterations={total}; resume with --set train.iterations={reached} or more")
         if resume and (self.path / "config.yaml").is_file():
             with open(self.path / "config.yaml") as fh:
                 old = flatten(yaml.safe_load(fh) or {})
-            new = flatten(as_mapping(self.config))
             changed = sorted(k for k in set(old) | set(new)
                              if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES)
             if changed:

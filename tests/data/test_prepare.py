@@ -283,16 +283,27 @@ def test_real_activitynet_videos_with_the_87_113_split(shared, project_root, tmp
 
 
 def test_a_gt_video_without_duration_takes_it_from_its_features_and_the_fps(inputs, tmp_path):
+    """Every store and gt.json: the same as with the duration given as rows x 8 / fps."""
+    rows = np.load(inputs["features"] / "anet00.npy").shape[0]
     anet = json.loads(inputs["anet"].read_text())["database"]
+    anet["anet00"]["duration"] = rows * 8 / 25
+    _write_json(inputs["anet"], anet)
+    given = tmp_path / "given"
+    assert main(prepare_args(inputs, given, "--fps", "25")) == 0
     del anet["anet00"]["duration"]
     _write_json(inputs["anet"], anet)
     out = tmp_path / "k600"
     assert main(prepare_args(inputs, out, "--fps", "25")) == 0
-    rows = np.load(inputs["features"] / "anet00.npy").shape[0]
     gt = {v.video_id: v for v in read_activitynet_json(out / "gt.json")}
     assert gt["anet00"].duration == pytest.approx(rows * 8 / 25) and not gt["anet00"].duration_missing
-    with FeatureStore(out / "untrimmed_train.h5") as store:
-        assert store.meta("anet00")["duration"] == pytest.approx(rows * 8 / 25)
+    assert (out / "gt.json").read_text() == (given / "gt.json").read_text()
+    for name in ("untrimmed_train.h5", "foreground_train.h5"):
+        with FeatureStore(out / name) as store, FeatureStore(given / name) as other:
+            ids = [i for i in store.ids() if i.split("#")[0] == "anet00"]
+            assert ids and ids == [i for i in other.ids() if i.split("#")[0] == "anet00"]
+            for i in ids:
+                assert store.meta(i) == other.meta(i)
+                np.testing.assert_array_equal(store.get(i), other.get(i))
 
 
 def test_a_listed_class_without_training_videos_is_a_warning(inputs, tmp_path, capsys):

@@ -111,9 +111,9 @@ def test_a_copied_run_with_an_absolute_index_resumes_from_its_own_files(tmp_path
 
 
 def test_a_garbled_index_file_does_not_hide_the_snapshots(tmp_path):
-    folder = _snapshots(tmp_path, [(2, 2.0), (6, 6.0)])
+    folder = _snapshots(tmp_path, [(2, 2.0), (4, 4.0)])
     (folder / "checkpoints" / "checkpoint").write_text("\x00\x01 not a proto {{{")
-    assert _resume(folder)[:2] == (6, 6.0)
+    assert _resume(folder)[:2] == (4, 4.0)
 
 
 def test_new_indexes_name_snapshots_relative_to_their_folder(tmp_path):
@@ -252,3 +252,13 @@ def test_a_failed_check_after_a_takeover_leaves_the_dead_owners_record(tmp_path)
     run.close()
     assert "took the run folder over from pid 999999 on elsewhere" in (folder / "train.log").read_text()
     assert (folder / "run.lock").read_text() == ""
+
+
+def test_resuming_past_the_configured_iterations_leaves_the_run_folder_alone(tmp_path):
+    folder = _snapshots(tmp_path, [(4, 4.0)])
+    before = (folder / "config.yaml").read_text()
+    with pytest.raises(TrainingError, match=r"newest snapshot is at iteration 4, past train.iterations=3; resume "
+                                            r"with --set train.iterations=4 or more"):
+        RunDir(folder, {"train": {"iterations": 3}}, resume=True)
+    assert (folder / "config.yaml").read_text() == before
+    RunDir(folder, {"train": {"iterations": 4}}, resume=True).close()

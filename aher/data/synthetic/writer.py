@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from aher.progress import progress_bar
 
 from aher.data.annotations import Video, write_activitynet_gt, write_class_list
 from aher.data.features import FEATURE_STRIDE, FeatureStoreWriter, resize
@@ -44,6 +43,7 @@ from aher.data.synthetic.settings import DOMAINS, FORMAT_NAME, GENERATOR_VERSION
 from aher.data.synthetic.streams import video_rng
 from aher.data.synthetic.world import World
 from aher.errors import UserError
+from aher.progress import progress_bar
 
 #: minimum features of a kept segment (contract: foreground 32, moments 8)
 FOREGROUND_MIN_FEATURES = 32
