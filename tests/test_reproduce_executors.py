@@ -280,5 +280,30 @@ def test_interrupted_and_failed_runs_are_not_counted_as_trained(tmp_path, monkey
     runner.execute(plan, log=lambda text, **kw: lines.append(text))
     assert any(f"{plan[0].spec.setting} · {plan[0].spec.label} · seed 0 interrupted after 0:00:03, its snapshot kept: "
                "rerun the same command to resume it" in line for line in lines), lines
-    assert any("FAILED after 0:00:01: boom" in line for line in lines)
+    assert any(line.endswith("FAILED after 0:00:01: boom") for line in lines)      # no log was written: none named
     assert any(line.startswith("trained 0 runs in ") and line.endswith(f"; {len(plan)} failed") for line in lines)
+
+
+@pytest.mark.parametrize("accepted_first", [False, True])
+def test_slurm_stops_submitting_when_the_first_job_is_refused(tmp_path, monkeypatch, accepted_first):
+    monkeypatch.setattr(executors.shutil, "which", lambda name: "/usr/bin/" + name)
+    slurm = executors.SlurmExecutor(wait=False)
+    tried, ended = [], {}
+
+    def submit(job):
+        tried.append(job.out.name)
+        if accepted_first and job.out.name == "job0":
+            return "101"
+        raise RuntimeError("sbatch: error: Batch job submission failed: Unable to contact slurm controller")
+
+    monkeypatch.setattr(slurm, "submit", submit)
+    jobs = [SimpleNamespace(out=tmp_path / f"job{i}", claim=SimpleNamespace(hand_over=lambda: None))
+            for i in range(3)]
+    slurm.run(jobs, lambda job: True, lambda job, where: None, lambda job, result: ended.update({job.out.name: result}))
+    if accepted_first:                           # a refusal after an accepted job fails that run only
+        assert tried == ["job0", "job1", "job2"] and sorted(ended) == ["job1", "job2"]
+        assert all(r.error.startswith("sbatch refused the job: ") for r in ended.values())
+    else:
+        assert tried == ["job0"] and sorted(ended) == ["job0", "job1", "job2"]
+        assert ended["job1"].error == ("not submitted: sbatch refused the first job (sbatch: error: Batch job "
+                                       "submission failed: Unable to contact slurm controller)")

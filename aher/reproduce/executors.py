@@ -246,14 +246,22 @@ class SlurmExecutor:
         return job.slurm_job.job_id
 
     def run(self, jobs, claim, started, finished):
-        submitted = []
+        """Submit every job; when sbatch refuses the plan's first job (no controller, a bad option:
+        the same for all), the others are not tried.  A refusal after an accepted job fails that run only."""
+        submitted, refused = [], None
         for job in jobs:
+            if refused is not None:
+                finished(job, RunResult("failed", error=f"not submitted: sbatch refused the first job ({refused})",
+                                        out=str(job.out)))
+                continue
             if not claim(job):
                 continue
             try:
                 job_id = self.submit(job)
-            except Exception as exc:             # sbatch refused: that run fails, the others go on
+            except Exception as exc:
                 finished(job, RunResult("failed", error=f"sbatch refused the job: {_first_line(exc)}", out=str(job.out)))
+                if not submitted:
+                    refused = _first_line(exc)
                 continue
             started(job, f"Slurm job {job_id}")
             submitted.append(job)

@@ -296,8 +296,9 @@ class _Driver:
                 self.log(f"    {_run_text(job.run)} interrupted after {hms(result.seconds or 0)}, its snapshot kept: "
                          "rerun the same command to resume it", flush=True)
             else:
-                self.log(f"    {_run_text(job.run)} FAILED after {hms(result.seconds or 0)}: {result.error}  (log: "
-                         f"{display_path(job.out / 'reproduce.log')})", flush=True)
+                log = job.out / "reproduce.log"
+                self.log(f"    {_run_text(job.run)} FAILED after {hms(result.seconds or 0)}: {result.error}"
+                         + (f"  (log: {display_path(log)})" if log.is_file() else ""), flush=True)
 
 
 def _train_all(todo, results, log, executor):
