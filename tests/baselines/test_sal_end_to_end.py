@@ -72,8 +72,8 @@ def test_train_resume_and_test_write_metrics(project_root, data_root, tmp_path):
 
 def test_upstream_selection_on_the_test_split_and_ablation(project_root, data_root, tmp_path):
     run = tmp_path / "run"
-    sal(project_root, "train", "--config", "configs/sal_thumos_synthetic.yaml", "--set", f"data.root={data_root}",
-        *TINY, "--set", "train.iterations=5", "--set", "train.select_on=test", "--set", "model.msl=false",
+    sal(project_root, "train", "--config", "configs/sal_thumos_synthetic_tiny.yaml", "--set", f"data.root={data_root}",
+        "--set", "train.iterations=5", "--set", "train.select_on=test", "--set", "model.msl=false",
         "--set", "aal.enabled=false", "--out", run)
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["selection"]["split"] == "test"
