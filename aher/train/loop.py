@@ -127,7 +127,9 @@ class _Progress:
 
     def __init__(self, session, loop, config, run, start, progress):
         self.loop, self.run, self.train, self.start = loop, run, config.train, start
-        self.writer = tf.compat.v1.summary.FileWriter(str(run.tb_dir), session.graph)
+        # a file of its own even when a resumed run starts within the second its predecessor did
+        self.writer = tf.compat.v1.summary.FileWriter(str(run.tb_dir), session.graph,
+                                                      filename_suffix=f".{time.time_ns()}")
         self.bar = progress_bar(total=self.train.iterations, initial=start, enabled=progress, dynamic_ncols=True,
                                 desc="train")
         self.t0 = time.perf_counter()
@@ -246,6 +248,7 @@ def run_loop(session, loop, config, run, progress=True):
                     if stop:
                         if k + 1 == len(loop.steps):
                             session.run(set_iteration, feed_dict={set_iteration.op.inputs[1]: np.int64(it + 1)})
+                        shown.scalars(values, it + 1)         # the sub-steps done; the resumed run logs the rest
                         _stop(session, loop, run, stop, it, k + 1, partial_saver)
                 done = it + 1
                 session.run(set_iteration, feed_dict={set_iteration.op.inputs[1]: np.int64(done)})

@@ -262,3 +262,33 @@ def test_resuming_past_the_configured_iterations_leaves_the_run_folder_alone(tmp
         RunDir(folder, {"train": {"iterations": 3}}, resume=True)
     assert (folder / "config.yaml").read_text() == before
     RunDir(folder, {"train": {"iterations": 4}}, resume=True).close()
+
+
+def _scalar_steps(folder):
+    steps = {}
+    for path in sorted(Path(folder).glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                steps.setdefault(value.tag, []).append(event.step)
+    return steps
+
+
+def test_the_sub_steps_of_an_interrupted_iteration_reach_tensorboard(tmp_path):
+    model = Counter()
+    model.steps = [SubStep(step.name, step.train_op, fetches={"value": model.value}, feed_lr=False)
+                   for step in model.steps]
+    run = RunDir(tmp_path / "run", CONFIG)
+    with model.graph.as_default(), pytest.raises(TrainingInterrupted):
+        run_loop(model.session, model.loop(_interrupt_at(3)), _config(5), run, progress=False)
+    run.close()
+    resumed = Counter()
+    resumed.steps = [SubStep(step.name, step.train_op, fetches={"value": resumed.value}, feed_lr=False)
+                     for step in resumed.steps]
+    run = RunDir(tmp_path / "run", CONFIG, resume=True)
+    with resumed.graph.as_default():
+        restore_if_resuming(resumed.session, resumed.saver, run)
+        run_loop(resumed.session, resumed.loop(), _config(5), run, progress=False)
+    run.close()
+    steps = _scalar_steps(tmp_path / "run" / "tb")
+    assert sorted(steps["S0/value"]) == [1, 2, 3, 4, 5]                  # S0 of iteration 4 ran before the stop
+    assert sorted(steps["S1/value"]) == sorted(steps["S2/value"]) == [1, 2, 3, 4, 5]
