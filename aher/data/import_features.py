@@ -138,6 +138,12 @@ def read_features(path, fmt: str, transpose: bool = False) -> np.ndarray:
 # --------------------------------------------------------------------------- timing
 
 
+def missing_duration_error(annotations, vid: str, path) -> UserError:
+    """The one-line error of a video whose annotations give no duration for its features at ``path``."""
+    return UserError(f"{annotations}: video {vid!r}: no 'duration', and the features of {path} need it to line "
+                     "up with the segments (add it, or pass --fps to take it from the features: rows x 8 frames / fps)")
+
+
 def video_timing(video, n_rows: int, fps_flag: float | None):
     """(duration seconds, frames in video, fps or None) for one video, or None if unknown.
 
@@ -275,9 +281,7 @@ def video_entry(path, vid: str, feats: np.ndarray, video, *, length: int | None,
     timing = video_timing(video, n_rows, fps)
     if length is not None:
         if timing is None and video is not None:
-            raise UserError(f"{annotations}: video {vid!r} has no duration in the annotations, and the "
-                            f"features of {path} need it to line up with the segments (add 'duration', or "
-                            "pass --fps to take it from the features: rows x 8 frames / fps)")
+            raise missing_duration_error(annotations, vid, path)
         if timing is None:
             raise UserError(f"{path}: video {vid!r} is not in {annotations}, so its duration "
                             "is unknown (pass --fps, or --only-annotated to skip it)")

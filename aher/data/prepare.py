@@ -73,7 +73,8 @@ from aher.errors import UserError
 from aher.data.annotations import Video, load_videos, read_class_list, write_activitynet_gt, write_class_list
 from aher.data.dataset_files import FILES
 from aher.data.features import FeatureStore, FeatureStoreWriter
-from aher.data.import_features import feature_files, read_features, remove_stale_temporaries, video_entry, video_timing
+from aher.data.import_features import (feature_files, missing_duration_error, read_features, remove_stale_temporaries,
+                                       video_entry, video_timing)
 from aher.data.moments import FOREGROUND, MOMENTS, add_segments
 from aher.progress import progress_bar
 
@@ -273,8 +274,8 @@ class _Stores:
 
 
 def _write_features(split, source, out, length, dtype, fps, gt_files, progress=True):
-    """Every store of the split; returns ``({store: entries}, feature dim, {video: duration})``, the
-    last for the videos whose GT gave no duration (taken from their features and the fps)."""
+    """Every store of the split; returns ``({store: entries}, feature dim)``.  A video whose GT gave
+    no duration gets the one of its features and the fps, in the stores and in ``split``."""
     keys = [key for key, (part, _) in STORES.items() if split.parts[part]]
     by_part = {part: [(key, preset) for key, (p, preset) in STORES.items() if p == part] for part in PARTS}
     stores = _Stores(out, keys, source, length, dtype)
@@ -289,9 +290,7 @@ def _write_features(split, source, out, length, dtype, fps, gt_files, progress=T
                 raise UserError(f"{where}: feature dim {feats.shape[1]}, but {first} has {dim}")
             timing = video_timing(video, feats.shape[0], fps or fps_store)
             if timing is None:
-                raise UserError(f"{', '.join(gt_files)}: video {video.video_id!r}: no 'duration', and the features of "
-                                f"{where} need it to line up with the segments (add it, or pass --fps to take it from "
-                                "the features: rows x 8 frames / fps)")
+                raise missing_duration_error(", ".join(map(str, gt_files)), video.video_id, where)
             if video.duration_missing:          # every store places the features on the measured duration
                 video = replace(video, duration=timing[0], duration_missing=False)
                 measured[video.video_id] = timing[0]
@@ -313,7 +312,10 @@ def _write_features(split, source, out, length, dtype, fps, gt_files, progress=T
     except BaseException:
         stores.abort()
         raise
-    return counts, dim, measured
+    for part in PARTS:
+        split.parts[part] = [replace(v, duration=measured[v.video_id], duration_missing=False)
+                             if v.video_id in measured else v for v in split.parts[part]]
+    return counts, dim
 
 
 # --------------------------------------------------------------------------- command line
@@ -463,12 +465,9 @@ def main(argv=None) -> int:
             raise UserError(f"{out}: cannot create the folder ({exc.strerror or exc})") from None
         for path in _output_files(out):
             remove_stale_temporaries(path)
-        counts, dim, measured = _write_features(split, source, out, args.length, args.dtype, args.fps, args.gt)
+        counts, dim = _write_features(split, source, out, args.length, args.dtype, args.fps, args.gt)
     finally:
         source.close()
-    for part in PARTS:
-        split.parts[part] = [replace(v, duration=measured[v.video_id], duration_missing=False)
-                             if v.video_id in measured else v for v in split.parts[part]]
     gt_videos = split.parts["untrimmed_train"] + split.parts["moment_train"] + split.parts["moment_eval"]
     order = {video.video_id: k for k, video in enumerate(videos)}
     write_activitynet_gt(sorted(gt_videos, key=lambda v: order[v.video_id]), out / FILES["gt"])

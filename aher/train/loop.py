@@ -192,10 +192,14 @@ def _stop(session, loop, run, stop, it, substeps_done, partial_saver):
     raise TrainingInterrupted(message, stop.signal_name)
 
 
-def _starting_point(session, loop, run):
+def _starting_point(session, loop, run, total):
     """(iteration to start at, the interrupted snapshot's record, sub-steps of it already done);
-    logs a resume and starts the input streams at that iteration."""
+    logs a resume and starts the input streams at that iteration.  A start past ``total`` is a
+    :class:`TrainingError`."""
     start = int(session.run(loop.iteration))
+    if start > total:
+        raise TrainingError(f"{run.path}: the run is at iteration {start}, past train.iterations={total}; resume with "
+                            f"--set train.iterations={start} or more")
     partial = read_partial(run.checkpoint_dir)
     skip = partial["substeps_done"] if partial and partial["iteration"] == start else 0
     if start or skip:
@@ -221,10 +225,7 @@ def run_loop(session, loop, config, run, progress=True):
     set_iteration = loop.iteration.assign(tf.compat.v1.placeholder_with_default(np.int64(0), []))
     with session.graph.as_default():
         partial_saver = make_saver(max_to_keep=None)     # its own saver: never rotates the regular snapshots
-    start, partial, skip = _starting_point(session, loop, run)
-    if start > total:
-        raise TrainingError(f"{run.path}: the run is at iteration {start}, past train.iterations={total}; resume with "
-                        f"--set train.iterations={start} or more")
+    start, partial, skip = _starting_point(session, loop, run, total)
     last_ckpt = run.latest_checkpoint()
     shown = _Progress(session, loop, config, run, start, progress)
     try:

@@ -72,9 +72,9 @@ class RunDir:
             raise TrainingError(f"{self.path}: nothing to resume (no snapshot in {self.checkpoint_dir}); "
                                 "train it without --resume")
         new = flatten(as_mapping(self.config))
+        total = new.get("train.iterations")
         reached = max([checkpoint_iteration(p) for p in on_disk[-1:]] + ([partial["iteration"]] if partial else []),
                       default=0)
-        total = new.get("train.iterations")
         if resume and isinstance(total, int) and reached > total:
             raise TrainingError(f"{self.path}: its newest snapshot is at iteration {reached}, past "
                                 f"train.iterations={total}; resume with --set train.iterations={reached} or more")
