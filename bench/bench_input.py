@@ -241,6 +241,21 @@ def render(results, args, machine, write_s, command):
     return "\n".join(lines)
 
 
+def _checked_lists(args):
+    """(moment counts, read-parallelism settings) of the flags; UserError for a bad value."""
+    try:
+        counts = [int(c) for c in args.counts.split(",") if c.strip()]
+    except ValueError:
+        raise UserError(f"--counts: expected comma-separated integers, got {args.counts!r}") from None
+    parallels = [s.strip() for s in args.parallel.split(",") if s.strip()]
+    for s in parallels:
+        if s != "autotune" and not s.isdigit():
+            raise UserError(f"--parallel: expected 'autotune' or an integer, got {s!r}")
+    if not counts or min(counts) < 1 or args.dim < 1 or args.steps < 1 or args.batch < 1 or args.batches < 1:
+        raise UserError("--counts, --dim, --steps, --batch and --batches must be positive")
+    return counts, parallels
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -262,17 +277,7 @@ def main(argv=None):
     if args.child:
         return child(args)
 
-    try:
-        counts = [int(c) for c in args.counts.split(",") if c.strip()]
-    except ValueError:
-        raise UserError(f"--counts: expected comma-separated integers, got {args.counts!r}") from None
-    parallels = [s.strip() for s in args.parallel.split(",") if s.strip()]
-    for s in parallels:
-        if s != "autotune" and not s.isdigit():
-            raise UserError(f"--parallel: expected 'autotune' or an integer, got {s!r}")
-    if not counts or min(counts) < 1 or args.dim < 1 or args.steps < 1 or args.batch < 1 or args.batches < 1:
-        raise UserError("--counts, --dim, --steps, --batch and --batches must be positive")
-
+    counts, parallels = _checked_lists(args)
     command = "python bench/bench_input.py " + " ".join(argv if argv is not None else sys.argv[1:])
     tmp = None
     if args.workdir:

@@ -61,28 +61,16 @@ def worker(args):
     import tensorflow as tf
     from tensorflow.core.protobuf import config_pb2
 
-    from aher.config import load_config
-    from aher.train.algorithm1 import build_algorithm1_graph, make_streams
+    from aher.train.algorithm1 import build_algorithm1_graph
     from aher.train.driver import session_config
     from aher.train.flops import KERNEL_SIZE, iteration_flops
-    from bench_train import matmul_gflops, memory_streams, paper_overrides
+    from bench_train import bench_setup, matmul_gflops
 
     if args.shape == "matmul-one-thread":         # its own process: the first session sizes the thread pools
         print(json.dumps({"matmul_one_thread": matmul_gflops(threads=1)}))
         return 0
     limit_all = matmul_gflops()
-    config_file = ROOT / "configs" / "k600_synthetic_small.yaml"
-    if args.shape == "paper":
-        config = load_config(config_file, paper_overrides())
-        classes = {"untrimmed": 200, "moment": 600}
-        streams = lambda: memory_streams(config, classes)  # noqa: E731
-    else:
-        from aher.datasets import resolve_dataset
-
-        config = load_config(config_file, [])
-        dataset = resolve_dataset(config, log=lambda *a: None, progress=False)
-        classes = {k: len(v) for k, v in dataset.classes.items()}
-        streams = lambda: make_streams(config, dataset)  # noqa: E731
+    config, classes, streams = bench_setup(args.shape, [])
     model, rows = config.model, config.train.batch_size * config.model.temporal_length
     layers = {"conv1": (rows, KERNEL_SIZE * model.feature_dim, model.conv1_width),
               "conv2": (rows, KERNEL_SIZE * model.conv1_width, model.conv2_width)}

@@ -98,31 +98,56 @@ def matmul_gflops(repeats=MATMUL_REPEATS, threads=None, shape=MATMUL_SHAPE):
     return 2 * m * k * n / best / 1e9
 
 
+def bench_setup(shape, overrides, moment_classes=600):
+    """(config, {label space: classes}, streams factory) of a bench shape: ``paper`` (paper widths, in-memory
+    random batches, 200 untrimmed-set classes) or ``small`` (the small k600 config and its HDF5 pipeline)."""
+    from aher.config import load_config
+    from aher.train.algorithm1 import make_streams
+
+    config_file = ROOT / "configs" / "k600_synthetic_small.yaml"
+    if shape == "paper":
+        config = load_config(config_file, paper_overrides() + list(overrides))
+        classes = {"untrimmed": 200, "moment": moment_classes}
+        return config, classes, lambda: memory_streams(config, classes)
+    from aher.datasets import resolve_dataset
+
+    config = load_config(config_file, list(overrides))
+    dataset = resolve_dataset(config, log=lambda *a: None, progress=False)
+    classes = {k: len(v) for k, v in dataset.classes.items()}
+    return config, classes, lambda: make_streams(config, dataset)
+
+
+def time_iterations(sess, loop, warmup, iterations):
+    """Mean seconds of the batch load, each sub-step and the whole iteration over ``iterations`` timed
+    Algorithm-1 iterations after ``warmup`` untimed ones."""
+    timings = []
+    for it in range(warmup + iterations):
+        row = {}
+        start = time.perf_counter()
+        sess.run(loop.load_batches)
+        row["load"] = time.perf_counter() - start
+        for step in loop.steps:
+            s = time.perf_counter()
+            sess.run(step.train_op, feed_dict={loop.lr: 1e-4} if step.feed_lr else {})
+            row[step.name] = time.perf_counter() - s
+        row["iteration"] = time.perf_counter() - start
+        if it >= warmup:
+            timings.append(row)
+    return {k: sum(r[k] for r in timings) / len(timings) for k in timings[0]}
+
+
 def worker(args):
     """Run inside a subprocess: matmul limit, build, warm up, time; print one JSON line."""
     import tensorflow as tf
 
-    from aher.config import load_config
     from aher.model.layers import conv_formulation
-    from aher.train.algorithm1 import build_algorithm1_graph, make_streams
+    from aher.train.algorithm1 import build_algorithm1_graph
     from aher.train.driver import session_config
     from aher.train.flops import iteration_flops
     from aher.train.graph_stats import iteration_stats
 
     limit = matmul_gflops()
-
-    precision = [f"train.precision={args.precision}"]
-    if args.shape == "paper":
-        config = load_config(ROOT / "configs" / "k600_synthetic_small.yaml", paper_overrides() + precision)
-        classes = {"untrimmed": 200, "moment": args.moment_classes}
-        streams = lambda: memory_streams(config, classes)  # noqa: E731
-    else:
-        from aher.datasets import resolve_dataset
-
-        config = load_config(ROOT / "configs" / "k600_synthetic_small.yaml", precision)
-        dataset = resolve_dataset(config, log=lambda *a: None, progress=False)
-        classes = {k: len(v) for k, v in dataset.classes.items()}
-        streams = lambda: make_streams(config, dataset)  # noqa: E731
+    config, classes, streams = bench_setup(args.shape, [f"train.precision={args.precision}"], args.moment_classes)
     graph = tf.Graph()
     with graph.as_default():
         t0 = time.perf_counter()
@@ -136,20 +161,7 @@ def worker(args):
             sess_cfg.graph_options.optimizer_options.global_jit_level = tf.compat.v1.OptimizerOptions.ON_1
         with tf.compat.v1.Session(graph=graph, config=sess_cfg) as sess:
             sess.run(init)
-            timings = []
-            for it in range(args.warmup + args.iterations):
-                row = {}
-                start = time.perf_counter()
-                sess.run(loop.load_batches)
-                row["load"] = time.perf_counter() - start
-                for step in loop.steps:
-                    s = time.perf_counter()
-                    sess.run(step.train_op, feed_dict={loop.lr: 1e-4} if step.feed_lr else {})
-                    row[step.name] = time.perf_counter() - s
-                row["iteration"] = time.perf_counter() - start
-                if it >= args.warmup:
-                    timings.append(row)
-    mean = {k: sum(r[k] for r in timings) / len(timings) for k in timings[0]}
+            mean = time_iterations(sess, loop, args.warmup, args.iterations)
     steps = [s.name for s in loop.steps]
     compute = sum(mean[s] for s in steps)
     analytic = iteration_flops(config, classes)
@@ -260,6 +272,34 @@ def label(r):
     return f"{r['shape']} (T={r['T']}, D={r['D']}, B={r['batch']})"
 
 
+def graph_section(g):
+    """Report lines of the graph counts (ops, Python ops, pinned ops per sub-step; transfers)."""
+    return ["", "Graph of one iteration (`aher/train/graph_stats.py`, static counts of the ops each "
+            "`session.run` can execute; the same at every batch size and shape): ops per sub-step, ops "
+            "that run Python (`PyFunc`: a GPU would wait for the host) and ops pinned to the CPU; per "
+            f"iteration {g['transfers_in']} tensors go in (the batch tensors of the one batch load, copied "
+            "into the in-graph batch cache, and one learning-rate scalar per scheduled sub-step) and "
+            f"{g['transfers_out']} come out outside logging iterations.", "",
+            "| | " + " | ".join(g["steps"]) + " | batch load |", "|---|" + "---:|" * (len(g["steps"]) + 1),
+            "| ops | " + " | ".join(str(v["ops"]) for v in g["steps"].values()) + f" | {g['load_ops']} |",
+            "| Python ops | " + " | ".join(str(v["host_ops"]) for v in g["steps"].values())
+            + f" | {g['load_host_ops']} |",
+            "| pinned to CPU | " + " | ".join(str(v["pinned_cpu"]) for v in g["steps"].values()) + " | - |"]
+
+
+def scaling_section(scaling, steps):
+    """Report lines of the cost against the number of moment classes (paper-shape runs by K)."""
+    lines = ["", "Cost against the number of moment classes K (paper shapes, K_u = 200, one timed iteration "
+             "each; peak RSS of the whole process):", "",
+             "| K | " + " | ".join(f"{s} s" for s in steps) + " | iteration s | analytic GFLOP | peak RSS GB |",
+             "|---:|" + "---:|" * (len(steps) + 3)]
+    for r in scaling:
+        m = r["mean"]
+        lines.append(f"| {r['K']} | " + " | ".join(f"{m[s]:.2f}" for s in r["steps"])
+                     + f" | {m['iteration']:.2f} | {sum(r['gflop'].values()):.0f} | {r['peak_rss_gb']:.1f} |")
+    return lines
+
+
 def render_report(results, argv):
     """Markdown of the runs: times, analytic GFLOP, rates against the limit, graph counts, K-scaling."""
     import tensorflow as tf
@@ -303,30 +343,12 @@ def render_report(results, argv):
         lines.append(f"| {label(r)} | {r['xla']} | {r['precision']} | {r['matmul_gflops']:.1f} | "
                      + " | ".join(f"{rr[s][2]:.1f}" for s in r["steps"])
                      + f" | {rr['iteration'][2]:.1f} | {rr['iteration'][3]:.1f} |")
-    g = main[0]["graph"] if main else results[0]["graph"]
-    lines += ["", "Graph of one iteration (`aher/train/graph_stats.py`, static counts of the ops each "
-              "`session.run` can execute; the same at every batch size and shape): ops per sub-step, ops "
-              "that run Python (`PyFunc`: a GPU would wait for the host) and ops pinned to the CPU; per "
-              f"iteration {g['transfers_in']} tensors go in (the batch tensors of the one batch load, copied "
-              "into the in-graph batch cache, and one learning-rate scalar per scheduled sub-step) and "
-              f"{g['transfers_out']} come out outside logging iterations.", "",
-              "| | " + " | ".join(g["steps"]) + " | batch load |", "|---|" + "---:|" * (len(g["steps"]) + 1),
-              "| ops | " + " | ".join(str(v["ops"]) for v in g["steps"].values()) + f" | {g['load_ops']} |",
-              "| Python ops | " + " | ".join(str(v["host_ops"]) for v in g["steps"].values())
-              + f" | {g['load_host_ops']} |",
-              "| pinned to CPU | " + " | ".join(str(v["pinned_cpu"]) for v in g["steps"].values()) + " | - |"]
+    lines += graph_section(main[0]["graph"] if main else results[0]["graph"])
     scaling = sorted((r for r in results if r["shape"] == "paper" and r["xla"] == results[0]["xla"]
                       and r["precision"] == (main[0]["precision"] if main else r["precision"])),
                      key=lambda r: r["K"])
     if len(scaling) > 1:
-        lines += ["", "Cost against the number of moment classes K (paper shapes, K_u = 200, one timed iteration "
-                  "each; peak RSS of the whole process):", "",
-                  "| K | " + " | ".join(f"{s} s" for s in steps) + " | iteration s | analytic GFLOP | peak RSS GB |",
-                  "|---:|" + "---:|" * (len(steps) + 3)]
-        for r in scaling:
-            m = r["mean"]
-            lines.append(f"| {r['K']} | " + " | ".join(f"{m[s]:.2f}" for s in r["steps"])
-                         + f" | {m['iteration']:.2f} | {sum(r['gflop'].values()):.0f} | {r['peak_rss_gb']:.1f} |")
+        lines += scaling_section(scaling, steps)
     return "\n".join(lines) + "\n"
 
 

@@ -41,6 +41,27 @@ def interpolated_average_precision(precision, recall):
     return float(np.sum((mrec[idx] - mrec[idx - 1]) * mprec[idx]))
 
 
+def _gt_groups(gt, n_videos):
+    """GT instances grouped by (class, video), in file order within a group, padded to the largest group.
+
+    Returns:
+      (group keys label * n_videos + video [G] ascending, starts [G, W], ends [G, W], valid [G, W]).
+    """
+    gt_key = gt.label * n_videos + gt.video
+    gt_order = np.argsort(gt_key, kind="stable")
+    group_keys, group_first, group_size = np.unique(gt_key[gt_order], return_index=True, return_counts=True)
+    width = int(group_size.max())
+    slot = np.arange(gt_order.size) - np.repeat(group_first, group_size)
+    group_of_gt = np.repeat(np.arange(group_keys.size), group_size)
+    gt_s = np.zeros((group_keys.size, width))
+    gt_e = np.zeros((group_keys.size, width))
+    valid = np.zeros((group_keys.size, width), dtype=bool)
+    gt_s[group_of_gt, slot] = gt.start[gt_order]
+    gt_e[group_of_gt, slot] = gt.end[gt_order]
+    valid[group_of_gt, slot] = True
+    return group_keys, gt_s, gt_e, valid
+
+
 def match_detections(gt, pred, thresholds, order):
     """True-positive flags of the predictions, visited in ``order``.
 
@@ -57,20 +78,8 @@ def match_detections(gt, pred, thresholds, order):
     p_label, p_video = pred.label[order], pred.video[order]
     p_start, p_end = pred.start[order], pred.end[order]
     tp = np.zeros((n_thr, n_pred), dtype=bool)
-
-    # (class, video) groups of GT instances, instances in file order within a group.
-    gt_key = gt.label * n_videos + gt.video
-    gt_order = np.argsort(gt_key, kind="stable")
-    group_keys, group_first, group_size = np.unique(gt_key[gt_order], return_index=True, return_counts=True)
-    width = int(group_size.max())
-    slot = np.arange(gt_order.size) - np.repeat(group_first, group_size)
-    group_of_gt = np.repeat(np.arange(group_keys.size), group_size)
-    gt_s = np.zeros((group_keys.size, width))
-    gt_e = np.zeros((group_keys.size, width))
-    valid = np.zeros((group_keys.size, width), dtype=bool)
-    gt_s[group_of_gt, slot] = gt.start[gt_order]
-    gt_e[group_of_gt, slot] = gt.end[gt_order]
-    valid[group_of_gt, slot] = True
+    group_keys, gt_s, gt_e, valid = _gt_groups(gt, n_videos)
+    width = valid.shape[1]
 
     # Group of every prediction (-1: no GT of its class in its video -> false positive).
     p_key = np.where(p_video >= 0, p_label * n_videos + p_video, -1)
