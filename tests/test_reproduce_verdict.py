@@ -204,3 +204,26 @@ def test_curves_of_another_scale_are_not_used(tmp_path):
     assert "curves of scale 'small', the tables are of scale 'tiny': not used" in from_curves[0]["why"]
     assert "the tables are of real data: not used" in verdict_with(None, "small")[0]["why"]
     assert len(verdict_with("tiny", "tiny")) == 4
+
+
+def test_gains_are_split_into_localization_and_video_accuracy(tmp_path):
+    folder = write_inputs(tmp_path / "in")
+    table2 = json.loads((folder / "table2.json").read_text())
+    extra = {"AherNet": {"average_mAP_gt_labels": [20.0, 20.5, 21.0], "video_accuracy": [40.0, 41.0, 42.0]},
+             "AherNet_A-": {"average_mAP_gt_labels": [15.0, 15.5, 16.0], "video_accuracy": [40.5, 41.5, 39.0]}}
+    for row in table2["rows"]:
+        for metric, values in extra.get(row["name"], {}).items():
+            row["cells"][f"anet_split/{metric}"] = {"values": values}
+    (folder / "table2.json").write_text(json.dumps(table2))
+    claims = _by(build_verdict(folder, folder / "curves.json"))
+    adversarial = claims[("adversarial gain", "table2 anet_split average mAP")]
+    assert adversarial["split"]["with GT labels"]["decision"] == HOLDS
+    assert adversarial["split"]["with GT labels"]["difference"] == pytest.approx(5.0)
+    assert adversarial["split"]["video accuracy"]["decision"] == UNDECIDED
+    line = verdict.claim_line(adversarial)
+    assert "; with GT labels: 20.50 vs 15.50 (holds, p = " in line
+    assert "; video accuracy: 41.00 vs 40.33 (cannot be decided, p = " in line
+    # only where both rows have the column: AherNet^- has neither, th14_anet neither row
+    assert claims[("weight-transfer gain", "table2 anet_split average mAP")]["split"] == {}
+    assert claims[("adversarial gain", "table2 th14_anet average mAP")]["split"] == {}
+    assert "with GT labels" not in verdict.claim_line(claims[("context gain", "table2 anet_split average mAP")])
