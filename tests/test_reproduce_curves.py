@@ -7,7 +7,7 @@ import pytest
 
 from aher.config import load_config
 from aher.paths import PROJECT_ROOT
-from aher.reproduce import curves
+from aher.reproduce import curves, records
 
 
 def test_curve_runs_have_their_length_all_snapshots_and_a_constant_rate(tmp_path):
@@ -103,7 +103,8 @@ def test_a_broken_report_is_a_one_line_error_before_anything_runs(tmp_path, caps
 def test_a_tiny_curve_end_to_end(tmp_path, capsys):
     report = tmp_path / "report"
     argv = ["--scale", "tiny", "--settings", "k600", "--methods", "algorithm1", "--iterations", "4", "--every", "2",
-            "--runs", str(tmp_path / "runs"), "--report-dir", str(report), "--set", f"data.root={tmp_path / 'data'}"]
+            "--runs", str(tmp_path / "runs"), "--report-dir", str(report), "--set", f"data.root={tmp_path / 'data'}",
+            "--records", str(tmp_path / "records.json")]
     assert curves.run(argv) == 0
     doc = json.loads((report / "curves.json").read_text())
     (curve,) = doc["curves"]
@@ -114,6 +115,8 @@ def test_a_tiny_curve_end_to_end(tmp_path, capsys):
     run = tmp_path / "runs" / "tiny" / "curves" / "k600" / "ahernet" / "seed0"
     tested = json.loads((run / curves.EVAL_DIR / "metrics.json").read_text())
     assert tested["snapshots"]["4"]["average_mAP"] == curve["points"][1]["average_mAP"]
+    recorded = records.load_records(tmp_path / "records.json")["tiny/curves/k600/ahernet/seed0"]["files"]
+    assert recorded["eval_curve/metrics.json"] == tested                  # recorded once its snapshots were tested
     assert (report / "curves.png").stat().st_size > 0 and "| 4 |" in (report / "curves.md").read_text()
     # collected again without training: the same curves, the tests reused
     assert curves.run([*argv, "--no-train"]) == 0

@@ -7,6 +7,8 @@ from restored folders must equal the tables written from the folders that were s
 import json
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -196,3 +198,81 @@ def test_command_line_round_trip_prints_counts(tmp_path, capsys):
     assert "1 runs restored" in capsys.readouterr().out
     assert (tmp_path / "copy" / "small" / "k600" / "ahernet0" / "seed0" / "config.yaml").read_text() == \
         "train:\n  method: zero\n"
+
+
+def test_a_sweep_records_each_run_as_it_ends(tmp_path, fake_entry, monkeypatch, capsys):
+    runs, file, at_once = tmp_path / "runs", tmp_path / "records.json", tmp_path / "saved.json"
+    calls = []
+    real = records.record_run
+
+    def spy(runs_root, folder, path):
+        held = set(records.load_records(path))
+        assert records.is_finished(folder)                      # called once the run (or a test of it) ended
+        calls.append((folder.relative_to(runs_root).as_posix(), len(held)))
+        return real(runs_root, folder, path)
+
+    monkeypatch.setattr(records, "record_run", spy)
+    make_tables(runs, tmp_path / "out", "--records", str(file))
+    out = capsys.readouterr().out
+    assert f"records: each run finished here is added to {file}" in out
+    trained = int(re.search(r"trained (\d+) runs", out).group(1))
+    tests = out.count("[test] ")
+    assert trained > 0 and tests > 0 and len(calls) == trained + tests
+    keys = [key for key, _ in calls]
+    assert [n for _, n in calls[:trained]] == list(range(trained))        # the file grew run by run
+    assert len(set(keys)) == trained                                      # a test re-records its run
+    records.save(runs, at_once)
+    assert file.read_text() == at_once.read_text()                        # the same as a save at the end
+    make_tables(runs, tmp_path / "out", "--records", str(file), "--no-train")
+    assert file.read_text() == at_once.read_text() and len(calls) == trained + tests   # reused: nothing written
+
+
+def test_records_file_defaults_to_the_committed_file_for_the_committed_runs_only(tmp_path):
+    def dest(*argv):
+        args = cli.build_parser().parse_args(["table2", *argv])
+        configs = cli.resolve_configs(args, ["anet_split", "th14_anet"])
+        runs_root = os.path.abspath(args.runs) if args.runs else records.DEFAULT_RUNS
+        committed = cli.committed_plan_mismatch(args, configs, ignore=("seeds",)) is None
+        return records.records_file(args, runs_root, committed)
+
+    assert dest() == dest("--seeds", "1") == records.DEFAULT_FILE
+    assert dest("--scale", "tiny") is None and dest("--precision", "mixed_bfloat16") is None
+    assert dest("--set", "train.iterations=5") is None and dest("--runs", str(tmp_path)) is None
+    assert dest("--records", "none") is None
+    assert dest("--runs", str(tmp_path), "--records", str(tmp_path / "r.json")) == tmp_path / "r.json"
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from aher.reproduce import records
+runs, file = Path(sys.argv[1]), Path(sys.argv[2])
+for key in sys.argv[3:]:
+    records.record_run(runs, runs / key, file)
+"""
+
+
+def test_concurrent_writers_keep_every_record(tmp_path):
+    runs, file = tmp_path / "runs", tmp_path / "records.json"
+    keys = [f"small/k600/row{i}/seed0" for i in range(60)]
+    for i, key in enumerate(keys):
+        records.write_record(runs / key, {"files": {"config.yaml": f"i: {i}\n", "metrics.json": {"average_mAP": i}}})
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    env = {**os.environ, "PYTHONPATH": str(records.PROJECT_ROOT)}
+    procs = [subprocess.Popen([sys.executable, str(script), str(runs), str(file), *keys[k::3]], env=env)
+             for k in range(3)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    assert sorted(records.load_records(file)) == sorted(keys)
+    assert (runs / records.LOCK_FILE).is_file()
+
+
+def test_an_unusable_records_file_is_logged_and_the_sweep_goes_on(tmp_path):
+    run = tmp_path / "runs" / "small" / "k600" / "ahernet0" / "seed0"
+    records.write_record(run, {"files": {"config.yaml": "a: 1\n", "metrics.json": {"average_mAP": 0.2}}})
+    file = tmp_path / "records.json"
+    file.write_text("{not json")
+    lines = []
+    records.recorder(tmp_path / "runs", file, log=lambda text, **_: lines.append(text))(run)
+    assert len(lines) == 1 and "not recorded in" in lines[0] and "unreadable" in lines[0]
+    assert file.read_text() == "{not json"

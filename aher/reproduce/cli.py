@@ -10,7 +10,9 @@ to every run before the row's own overrides, which win; relative paths in it are
 project root (the runs' working folder).  ``--no-train`` writes the tables from the finished runs
 only: a missing run is "not run" (not a failure).  User errors are one line with exit code 2.
 ``--executor inline|local|slurm`` chooses where the runs train (:mod:`aher.reproduce.executors`);
-runs held by another invocation or by an active Slurm job are "busy" and skipped.  When runs of
+runs held by another invocation or by an active Slurm job are "busy" and skipped.  ``--records``: each run
+finished here is added to a records file as it ends (:mod:`aher.reproduce.records`; by default the
+committed file for the committed runs, whatever ``--seeds``, in the default runs folder).  When runs of
 the plan are still unfinished after training (busy, or left to Slurm jobs by ``--no-wait``), the
 tables are not written for ``--no-wait``, nor for the committed folder when the committed tables
 need one of them: a later invocation writes them once those runs have ended.
@@ -39,6 +41,7 @@ from aher.config.sections import PRECISIONS, SETTINGS
 from aher.errors import UserError
 from aher.paths import PROJECT_ROOT
 from aher.reproduce.plan import build_plan, eval_dir
+from aher.reproduce.records import add_records_argument, sweep_recorder
 from aher.reproduce.report import write_tables
 from aher.reproduce.executors import add_executor_arguments, check_executor_arguments, make_executor
 from aher.reproduce.runner import command, display_path, execute, hms, inspect_run, test_command
@@ -80,6 +83,7 @@ def build_parser():
                         "and the tables would replace the committed ones (unless --report-dir is given)")
     p.add_argument("--set", action="append", default=[], dest="overrides", help=argparse.SUPPRESS)
     add_executor_arguments(p)
+    add_records_argument(p)
     return p
 
 
@@ -116,10 +120,10 @@ def resolve_configs(args, settings):
     return configs
 
 
-def committed_plan_mismatch(args, configs):
-    """Why the invocation is not the committed plan, as text (None: it is)."""
+def committed_plan_mismatch(args, configs, ignore=()):
+    """Why the invocation is not the committed plan, as text (None: it is); keys of ``ignore`` are not compared."""
     for key, want in COMMITTED_PLAN.items():
-        if getattr(args, key) != want:
+        if key not in ignore and getattr(args, key) != want:
             return f"--{key} {getattr(args, key)}; committed: --{key} {want}"
     if configs != default_configs(args, configs):
         return "--config replaces a default config"
@@ -228,7 +232,9 @@ def run(argv):
         check_no_train_complete(plan, out_dir)
     executor = make_executor(args) if not args.no_train else None
     print(f"tables: {display_path(out_dir)} ({why})", flush=True)
-    results = execute(plan, force=args.force, train=not args.no_train, executor=executor)
+    on_finished = sweep_recorder(args, runs_root, committed_plan_mismatch(args, configs, ignore=("seeds",)) is None)
+    results = execute(plan, force=args.force, train=not args.no_train, executor=executor,
+                      on_finished=on_finished)
     unfinished = [run for run in plan if run.spec not in results]
     if (unfinished and args.no_wait) or (committed and any(committed_requires(run) for run in unfinished)):
         _print_totals(results)

@@ -3,13 +3,16 @@
   python -m aher.reproduce.curves [--scale small] [--settings k600,anet_split,th14_anet]
       [--methods algorithm1,moments_only,oracle] [--seeds 1] [--iterations 3000] [--every 250]
       [--runs runs/reproduce] [--report-dir reports/curves] [--executor inline|local|slurm ...] [--no-train]
+      [--records FILE|none]
 
 Contract: one run per (setting, method, seed) in ``<runs>/<scale>/curves/<setting>/<slug>/seed<k>``,
 trained like a table's run (the same claims, executors and resume) with ``train.iterations`` =
 ``--iterations``, a snapshot every ``--every`` iterations (all kept) and a constant learning rate
 (``train.lr_boundaries`` beyond the end: where a constant-rate curve flattens is what the length
 of a run with a decay has to reach).  Each finished run is tested at every snapshot
-(``python -m aher.evaluate --all-snapshots`` into ``<run>/eval_curve``, reused when done).  The
+(``python -m aher.evaluate --all-snapshots`` into ``<run>/eval_curve``, reused when done) and,
+once tested, added to the records file (``--records``; by default the committed file for
+``--scale small`` without ``--set`` in the default runs folder).  The
 report (``curves.json``, ``curves.md``, ``curves.png``) holds per run and snapshot: average mAP,
 mAP@0.5, average mAP with GT labels, AUC, video accuracy, and from the run's ``diagnostics.json``
 the discriminator's accuracy (mean over anchor layers) and the generated-vs-real probe AUC (input
@@ -38,6 +41,7 @@ from aher.reproduce.executors import add_executor_arguments, check_executor_argu
 from aher.reproduce.mechanism import DIAGNOSTICS, diagnostics_at
 from aher.reproduce.plan import PlannedRun, RunSpec, effective_overrides
 from aher.reproduce.process import RunResult, display_path, run_logged
+from aher.reproduce.records import add_records_argument, sweep_recorder
 from aher.reproduce.runner import TEST, execute, hms
 from evaluation.cli_common import write_text_atomic
 
@@ -192,8 +196,9 @@ def plot_curves(doc, path):
     plt.close(fig)
 
 
-def collect(plan, results, meta):
-    """The report document of the plan's runs: their curves, or why they are missing."""
+def collect(plan, results, meta, on_finished=None):
+    """The report document of the plan's runs: their curves, or why they are missing;
+    ``on_finished(folder)`` after each snapshot test that ran here."""
     curves = []
     for run in plan:
         entry = {"setting": run.spec.setting, "method": run.spec.method, "label": run.spec.label,
@@ -204,6 +209,8 @@ def collect(plan, results, meta):
             entry["status"] = "not run" if trained is None else f"failed: {trained.error}"
         else:
             tested = test_snapshots(run)
+            if tested.status == "done" and on_finished:
+                on_finished(run.out)
             if tested.status == "failed":
                 entry["status"] = f"test failed: {tested.error}"
             else:
@@ -262,6 +269,7 @@ def build_parser():
     p.add_argument("--no-train", action="store_true", help="collect the finished runs only")
     p.add_argument("--set", action="append", default=[], dest="overrides", help=argparse.SUPPRESS)
     add_executor_arguments(p)
+    add_records_argument(p)
     return p
 
 
@@ -297,10 +305,12 @@ def run(argv):
     plan = curve_plan(settings, methods, range(args.seeds), configs, runs_root, args.scale, args.iterations,
                       args.every, args.overrides)
     executor = None if args.no_train else make_executor(args)
-    results = execute(plan, train=not args.no_train, executor=executor)
+    on_finished = sweep_recorder(args, runs_root, args.scale == "small" and not args.overrides)
+    results = execute(plan, train=not args.no_train, executor=executor,
+                      on_finished=on_finished)
     meta = {"command": "python -m aher.reproduce.curves " + shlex.join(argv),
             "date": f"{datetime.datetime.now():%Y-%m-%d %H:%M}", "scale": args.scale, "iterations": args.iterations, "every": args.every}
-    doc = collect(plan, results, meta)
+    doc = collect(plan, results, meta, on_finished)
     done = sum(c["status"] == "finished" for c in doc["curves"])
     doc, kept, why = merge_report(doc, previous)
     if kept:

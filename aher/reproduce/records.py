@@ -13,7 +13,12 @@ folder's path below ``--runs`` (``small/k600/ahernet/seed0``), JSON files stored
 written sorted with a stable layout so that its diff shows runs added or changed.
 
 ``save`` adds the record of every finished run under ``--runs`` to the file (replacing a record of
-the same folder that differs) and keeps the records whose folders are not here.  ``restore`` writes
+the same folder that differs) and keeps the records whose folders are not here.  ``record_run`` does
+the same for one run as soon as it (or one of its tests) finishes: ``python -m aher.reproduce`` and
+``python -m aher.reproduce.curves`` call it through ``recorder`` (see their ``--records``), so a sweep
+whose machine stops keeps every run finished before that in the file.  Writers of one file take an
+exclusive lock on ``<runs>/.records.lock`` (``fcntl``), so invocations sharing a runs folder do not
+drop each other's records.  ``restore`` writes
 every record into its folder under ``--runs`` unless that folder holds a finished run already (kept;
 counted as "differs" when it is not the record's) or is held by a live claim or trainer (left out);
 ``metrics.json`` is written last, so a restore that stops halfway leaves no folder that looks finished.
@@ -24,6 +29,8 @@ Limits: one file for all runs; the records carry no detections, so the detection
 """
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -43,6 +50,7 @@ TEXT_FILES = ("config.yaml",)
 LOG_FILE = "reproduce.log"
 LOG_LINES = 2
 TEST_PREFIX = "eval_"
+LOCK_FILE = ".records.lock"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -151,25 +159,66 @@ def dump_records(path, runs):
     write_text_atomic(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
 
 
+@contextlib.contextmanager
+def _file_lock(runs_root):
+    """Hold the exclusive lock of the records writers of ``runs_root`` (``LOCK_FILE`` in it)."""
+    runs_root.mkdir(parents=True, exist_ok=True)
+    with open(runs_root / LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def save(runs_root, path):
     """Add every finished run under ``runs_root`` to the records file; {"added", "updated", "unchanged", "total"} counts."""
     runs_root = Path(runs_root)
     if not runs_root.is_dir():
         raise UserError(f"{display_path(runs_root)}: no such runs folder")
-    records = load_records(path)
-    counts = {"added": 0, "updated": 0, "unchanged": 0}
-    for key, folder in finished_runs(runs_root).items():
-        record = record_of(folder)
-        if key not in records:
-            counts["added"] += 1
-        elif records[key] != record:
-            counts["updated"] += 1
-        else:
-            counts["unchanged"] += 1
-        records[key] = record
-    counts["total"] = len(records)
-    dump_records(path, records)
+    with _file_lock(runs_root):
+        records = load_records(path)
+        counts = {"added": 0, "updated": 0, "unchanged": 0}
+        for key, folder in finished_runs(runs_root).items():
+            record = record_of(folder)
+            if key not in records:
+                counts["added"] += 1
+            elif records[key] != record:
+                counts["updated"] += 1
+            else:
+                counts["unchanged"] += 1
+            records[key] = record
+        counts["total"] = len(records)
+        dump_records(path, records)
     return counts
+
+
+def record_run(runs_root, folder, path):
+    """Put the record of the finished run in ``folder`` (below ``runs_root``) into the records file;
+    whether the file changed (False for a folder that holds no finished run)."""
+    runs_root, folder = Path(runs_root), Path(folder)
+    if not is_finished(folder):
+        return False
+    key = folder.relative_to(runs_root).as_posix()
+    with _file_lock(runs_root):
+        records = load_records(path)
+        record = record_of(folder)
+        if records.get(key) == record:
+            return False
+        records[key] = record
+        dump_records(path, records)
+    return True
+
+
+def recorder(runs_root, path, log=print):
+    """``record_run`` of one folder into ``path`` as a callback of a sweep: an unusable records file
+    is logged (one line) and the sweep goes on."""
+    def record(folder):
+        try:
+            record_run(runs_root, folder, path)
+        except (UserError, OSError) as exc:
+            log(f"    {display_path(folder)}: not recorded in {display_path(path)} ({exc})", flush=True)
+    return record
 
 
 def restore(runs_root, path):
@@ -196,6 +245,31 @@ def restore(runs_root, path):
         write_record(folder, record)
         counts["restored"] += 1
     return counts, notes
+
+
+def add_records_argument(parser):
+    """``--records FILE|none`` of the commands that train runs."""
+    parser.add_argument("--records", metavar="FILE|none",
+                        help="records file that every run finished here is added to as soon as it ends "
+                             "(default: reports/reproduce/run_records.json for the committed small synthetic "
+                             "float32 runs in runs/reproduce, else none)")
+
+
+def records_file(args, runs_root, committed_runs):
+    """The records file of a sweep (None: none): ``--records`` when given, else the committed file
+    when the sweep trains the committed runs (``committed_runs``) in the default runs folder."""
+    if args.records:
+        return None if args.records == "none" else Path(args.records).resolve()
+    return DEFAULT_FILE if committed_runs and Path(runs_root) == DEFAULT_RUNS else None
+
+
+def sweep_recorder(args, runs_root, committed_runs, log=print):
+    """The ``on_finished`` callback of a sweep's runs (None: no records file), announced in one line."""
+    path = records_file(args, runs_root, committed_runs)
+    if path is None:
+        return None
+    log(f"records: each run finished here is added to {display_path(path)}", flush=True)
+    return recorder(runs_root, path, log)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -13,7 +13,9 @@ is logged to ``reproduce.log`` in its folder, whose second line holds the exit c
 duration (read back for a reused run).  A failed run is recorded with the subprocess's one-line
 error and the others go on: nothing here raises on a failed run.  A finished run is then tested
 on the label spaces of ``PlannedRun.evals`` with ``python -m aher.evaluate`` (``TEST``, into
-``<run>/eval_<space>``, reused when done), in this process.
+``<run>/eval_<space>``, reused when done), in this process.  ``on_finished(folder)``, when given, is
+called with the folder of each run that training or a test has just finished (the records of
+:mod:`aher.reproduce.records`).
 """
 
 import re
@@ -233,8 +235,8 @@ class _Driver:
     """The executor's callbacks: claim a run just before it starts, log its start and end, keep
     its result.  Callbacks may come from worker threads (local executor): one lock guards all."""
 
-    def __init__(self, todo, results, executor, log):
-        self.results, self.executor, self.log = results, executor, log
+    def __init__(self, todo, results, executor, log, on_finished=None):
+        self.results, self.executor, self.log, self.on_finished = results, executor, log, on_finished
         self.states = {id(run): state for run, state in todo}
         self.jobs = [Job(run, run.out, command(run.spec.setting, run.config, run.out, run.overrides), Claim(run.out))
                      for run, _ in todo]
@@ -292,6 +294,8 @@ class _Driver:
                 self.durations.append(result.seconds)
                 self.log(f"    {_run_text(job.run)} done in {hms(result.seconds)}: average mAP "
                          f"{_pct(result.metrics, 'average_mAP')}, AUC {_pct(result.metrics, 'AUC')}", flush=True)
+                if self.on_finished:
+                    self.on_finished(job.out)
             elif result.interrupted:
                 self.log(f"    {_run_text(job.run)} interrupted after {hms(result.seconds or 0)}, its snapshot kept: "
                          "rerun the same command to resume it", flush=True)
@@ -301,13 +305,13 @@ class _Driver:
                          + (f"  (log: {display_path(log)})" if log.is_file() else ""), flush=True)
 
 
-def _train_all(todo, results, log, executor):
+def _train_all(todo, results, log, executor, on_finished=None):
     """Train the runs of ``todo`` with ``executor``, each claimed just before it starts; a run's
     claim ends with it, but a Slurm job's claim stays with the job while it is active (``--no-wait``,
     or a wait that was interrupted)."""
     if not todo:
         return 0
-    driver = _Driver(todo, results, executor, log)
+    driver = _Driver(todo, results, executor, log, on_finished)
     if executor.name != InlineExecutor.name:
         log(executor.describe(), flush=True)
     try:
@@ -330,7 +334,7 @@ def _train_all(todo, results, log, executor):
     return driver.busy
 
 
-def _test_all(plan, results, log):
+def _test_all(plan, results, log, on_finished=None):
     """Test every run that has a result on its extra label spaces (a failed run is not tested)."""
     for run in plan:
         for space in run.evals:
@@ -345,11 +349,13 @@ def _test_all(plan, results, log):
             if result.status == "done":
                 log(f"[test] {_run_text(run)} on the {space}-set classes: average mAP "
                     f"{_pct(result.metrics, 'average_mAP')} ({hms(result.seconds)})", flush=True)
+                if on_finished:
+                    on_finished(run.out)
             elif result.status == "failed":
                 log(f"[test] {_run_text(run)} on the {space}-set classes FAILED: {result.error}", flush=True)
 
 
-def execute(plan, force=False, log=print, train=True, executor=None):
+def execute(plan, force=False, log=print, train=True, executor=None, on_finished=None):
     """Run the plan with ``executor`` (default inline); return {RunSpec: RunResult} (and
     {(space, RunSpec): RunResult} of the extra tests).  ``train=False`` only collects the finished
     runs; runs not finished (not trained, busy, left to Slurm jobs) are absent: "not run"."""
@@ -359,9 +365,9 @@ def execute(plan, force=False, log=print, train=True, executor=None):
     log(f"plan: {len(plan)} runs; {reused} reused, {len(todo)} to train"
         + (f", {len(results) - reused} unusable" if len(results) > reused else "")
         + ("" if train or not todo else " (--no-train: left out of the tables as 'not run')"), flush=True)
-    busy += _train_all(todo if train else [], results, log, executor)
+    busy += _train_all(todo if train else [], results, log, executor, on_finished)
     if busy:
         log(f"{busy} runs were busy (another invocation, Slurm job or trainer holds them) and are 'not run' in "
             "these tables; once they end, rerun the same command (or with --no-train) to collect them", flush=True)
-    _test_all(plan, results, log)
+    _test_all(plan, results, log, on_finished)
     return results
