@@ -10,7 +10,9 @@ sub-step's ``session.run``, and the whole iteration.  ratio = iteration time / s
 times (goal <= 1.2: the batch cache means sub-steps re-use one batch instead of re-feeding it
 from Python).  Each sub-step's analytic GFLOP (``aher.train.flops``: matrix products, forward and
 the backward passes it runs) over its time gives its GFLOP/s; the iteration's GFLOP/s over the
-limit gives its % of the limit.
+limit gives its % of the limit, and the analytic GFLOP over the limit the iteration's time at the
+limit (as if every product ran at the limit and nothing else took time), so the measured time over
+it bounds what a float32 change that keeps what the sub-steps compute can gain on this machine.
 
 It also reports the graph of one iteration (``aher.train.graph_stats``: ops per sub-step, Python
 ops, ops pinned to the CPU, host transfers), the peak memory of each run, and with
@@ -19,7 +21,7 @@ classes (the first K is the main rows'; the others one timed iteration each, XLA
 
   python bench/bench_train.py [--configs small,paper] [--xla off,on] [--precision float32,mixed_bfloat16]
                               [--moment-classes 600,200,1200,3000] [--iterations 3] [--report reports/bench_train.md]
-                              [--formulation auto|conv|matmul]
+                              [--formulation auto|conv|matmul] [--threads INTRA,INTER]
 """
 
 import argparse
@@ -72,7 +74,8 @@ def memory_streams(config, num_classes, seed=0):
 def matmul_gflops(repeats=MATMUL_REPEATS, threads=None, shape=MATMUL_SHAPE):
     """Best fp32 matmul rate of this process, GFLOP/s: [M, K] x [K, N] (``shape``) on variables,
     one warm-up run, then the fastest of ``repeats`` timed runs (the product is computed, not fetched).
-    ``threads``: intra- and inter-op threads (default: the trainer's session options); the first
+    ``threads``: intra- and inter-op threads, one count for both or an (intra, inter) pair (default: the
+    trainer's session options); the first
     session of a process sizes its thread pools, so measure another count in a process of its own."""
     import tensorflow as tf
 
@@ -86,7 +89,8 @@ def matmul_gflops(repeats=MATMUL_REPEATS, threads=None, shape=MATMUL_SHAPE):
         init = tf.compat.v1.global_variables_initializer()
     cfg = session_config()
     if threads:
-        cfg.intra_op_parallelism_threads = cfg.inter_op_parallelism_threads = threads
+        intra, inter = threads if isinstance(threads, tuple) else (threads, threads)
+        cfg.intra_op_parallelism_threads, cfg.inter_op_parallelism_threads = intra, inter
     with tf.compat.v1.Session(graph=graph, config=cfg) as sess:
         sess.run(init)
         sess.run(product.op)
@@ -146,7 +150,8 @@ def worker(args):
     from aher.train.flops import iteration_flops
     from aher.train.graph_stats import iteration_stats
 
-    limit = matmul_gflops()
+    threads = _threads(args.threads)
+    limit = matmul_gflops(threads=threads)
     config, classes, streams = bench_setup(args.shape, [f"train.precision={args.precision}"], args.moment_classes)
     graph = tf.Graph()
     with graph.as_default():
@@ -157,6 +162,8 @@ def worker(args):
         init = [tf.compat.v1.global_variables_initializer(), tf.compat.v1.local_variables_initializer()]
         build_s = time.perf_counter() - t0
         sess_cfg = session_config()
+        if threads:
+            sess_cfg.intra_op_parallelism_threads, sess_cfg.inter_op_parallelism_threads = threads
         if args.xla == "on":
             sess_cfg.graph_options.optimizer_options.global_jit_level = tf.compat.v1.OptimizerOptions.ON_1
         with tf.compat.v1.Session(graph=graph, config=sess_cfg) as sess:
@@ -168,12 +175,25 @@ def worker(args):
     if list(analytic) != steps:
         raise RuntimeError(f"analytic sub-steps {list(analytic)} differ from the graph's {steps}")
     print(json.dumps({"shape": args.shape, "xla": args.xla, "precision": args.precision,
-                      "formulation": args.formulation, "build_s": build_s, "mean": mean, "steps": steps,
+                      "formulation": args.formulation, "threads": args.threads, "build_s": build_s, "mean": mean, "steps": steps,
                       "ratio": mean["iteration"] / compute, "iterations": args.iterations,
                       "batch": config.train.batch_size, "T": config.model.temporal_length,
                       "D": config.model.feature_dim, "matmul_gflops": limit, "K": classes["moment"],
                       "graph": graph_stats, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
                       "gflop": {s: analytic[s].total / 1e9 for s in steps}}))
+
+
+def _threads(text):
+    """``--threads``: "" (the trainer's session options) or "INTRA,INTER" -> (intra, inter) thread counts."""
+    if not text:
+        return None
+    try:
+        intra, inter = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--threads {text!r}: expected INTRA,INTER, two integers (0: TensorFlow's choice)")
+    if intra < 0 or inter < 0:
+        raise argparse.ArgumentTypeError(f"--threads {text!r}: thread counts must be >= 0")
+    return intra, inter
 
 
 def rates(res):
@@ -184,12 +204,21 @@ def rates(res):
     return {k: (sec, work, work / sec, 100 * work / sec / limit) for k, (sec, work) in rows.items()}
 
 
+def at_limit(res):
+    """(the iteration's seconds at the matmul limit, measured seconds / that): the largest speed-up."""
+    floor = sum(res["gflop"].values()) / res["matmul_gflops"]
+    return floor, res["mean"]["iteration"] / floor
+
+
 def print_rates(res):
     print(f"  matmul limit {res['matmul_gflops']:.1f} GFLOP/s ({'x'.join(map(str, MATMUL_SHAPE))}, best of "
           f"{MATMUL_REPEATS})")
     print(f"  {'step':<10}{'time s':>9}{'GFLOP':>10}{'GFLOP/s':>10}{'% limit':>9}")
     for name, (sec, work, rate, share) in rates(res).items():
         print(f"  {name:<10}{sec:>9.3f}{work:>10.1f}{rate:>10.1f}{share:>9.1f}")
+    floor, speedup = at_limit(res)
+    if res["precision"] == "float32":
+        print(f"  at the limit the iteration would take {floor:.3f} s: at most {speedup:.2f}x faster than measured")
 
 
 SHAPES = ("small", "paper")
@@ -224,7 +253,14 @@ def main(argv=None):
     p.add_argument("--formulation", default="auto", choices=("auto", "conv", "matmul"),
                    help="convolutions as tf.nn.conv1d, as one matrix product, or by width (auto, the default)")
     p.add_argument("--moment-classes", default="600", help="comma-separated K of the moment set (paper shapes)")
+    p.add_argument("--threads", default="", metavar="INTRA,INTER",
+                   help="intra- and inter-op threads of the timed sessions and the matmul limit (default: the "
+                        "trainer's session options, every core)")
     args = p.parse_args(argv)
+    try:
+        _threads(args.threads)
+    except argparse.ArgumentTypeError as exc:
+        p.error(str(exc))
     if args.worker:
         args.moment_classes = int(args.moment_classes)
         return worker(args)
@@ -245,7 +281,7 @@ def main(argv=None):
             iterations = 1
         cmd = [sys.executable, __file__, "--worker", "--shape", shape, "--xla", xla, "--precision", precision,
                "--moment-classes", k if k != "-" else "600", "--iterations", str(iterations),
-               "--warmup", str(args.warmup), "--formulation", args.formulation]
+               "--warmup", str(args.warmup), "--formulation", args.formulation, "--threads", args.threads]
         print(f"running {shape} shapes, XLA {xla}, {precision}, {args.formulation} convolutions"
               + (f", K={k}" if k != "-" else "") + " ...", flush=True)
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
@@ -334,15 +370,19 @@ def render_report(results, argv):
                          + f" | {sum(r['gflop'].values()):.1f} |")
     lines += ["", "Achieved GFLOP/s (analytic GFLOP / mean time) and the iteration's share of the fp32 matmul "
               f"limit, measured in the same process ([{MATMUL_SHAPE[0]}, {MATMUL_SHAPE[1]}] x "
-              f"[{MATMUL_SHAPE[1]}, {MATMUL_SHAPE[2]}], best of {MATMUL_REPEATS}):", "",
+              f"[{MATMUL_SHAPE[1]}, {MATMUL_SHAPE[2]}], best of {MATMUL_REPEATS}); *at the limit*: the analytic "
+              "GFLOP over the limit, the float32 iteration's time if every matrix product ran at the limit and "
+              "nothing else took time; *largest speed-up*: the measured time over it, the most a float32 change "
+              "that keeps what the sub-steps compute can gain on this machine:", "",
               "| shape | XLA | precision | matmul GFLOP/s | " + " | ".join(f"{s} GFLOP/s" for s in steps)
-              + " | iteration GFLOP/s | % of limit |",
-              "|---|---|---|---:|" + "---:|" * len(steps) + "---:|---:|"]
+              + " | iteration GFLOP/s | % of limit | at the limit s | largest speed-up |",
+              "|---|---|---|---:|" + "---:|" * len(steps) + "---:|---:|---:|---:|"]
     for r in main:
-        rr = rates(r)
+        rr, (floor, speedup) = rates(r), at_limit(r)
         lines.append(f"| {label(r)} | {r['xla']} | {r['precision']} | {r['matmul_gflops']:.1f} | "
                      + " | ".join(f"{rr[s][2]:.1f}" for s in r["steps"])
-                     + f" | {rr['iteration'][2]:.1f} | {rr['iteration'][3]:.1f} |")
+                     + f" | {rr['iteration'][2]:.1f} | {rr['iteration'][3]:.1f} | "
+                     + (f"{floor:.3f} | {speedup:.2f}x |" if r["precision"] == "float32" else "- | - |"))
     lines += graph_section(main[0]["graph"] if main else results[0]["graph"])
     scaling = sorted((r for r in results if r["shape"] == "paper" and r["xla"] == results[0]["xla"]
                       and r["precision"] == (main[0]["precision"] if main else r["precision"])),
