@@ -150,7 +150,7 @@ def worker(args):
     from aher.train.flops import iteration_flops
     from aher.train.graph_stats import iteration_stats
 
-    threads = _threads(args.threads)
+    threads = args.threads
     limit = matmul_gflops(threads=threads)
     config, classes, streams = bench_setup(args.shape, [f"train.precision={args.precision}"], args.moment_classes)
     graph = tf.Graph()
@@ -253,14 +253,10 @@ def main(argv=None):
     p.add_argument("--formulation", default="auto", choices=("auto", "conv", "matmul"),
                    help="convolutions as tf.nn.conv1d, as one matrix product, or by width (auto, the default)")
     p.add_argument("--moment-classes", default="600", help="comma-separated K of the moment set (paper shapes)")
-    p.add_argument("--threads", default="", metavar="INTRA,INTER",
+    p.add_argument("--threads", type=_threads, default="", metavar="INTRA,INTER",
                    help="intra- and inter-op threads of the timed sessions and the matmul limit (default: the "
                         "trainer's session options, every core)")
     args = p.parse_args(argv)
-    try:
-        _threads(args.threads)
-    except argparse.ArgumentTypeError as exc:
-        p.error(str(exc))
     if args.worker:
         args.moment_classes = int(args.moment_classes)
         return worker(args)
@@ -281,7 +277,8 @@ def main(argv=None):
             iterations = 1
         cmd = [sys.executable, __file__, "--worker", "--shape", shape, "--xla", xla, "--precision", precision,
                "--moment-classes", k if k != "-" else "600", "--iterations", str(iterations),
-               "--warmup", str(args.warmup), "--formulation", args.formulation, "--threads", args.threads]
+               "--warmup", str(args.warmup), "--formulation", args.formulation,
+               "--threads", ",".join(map(str, args.threads or ()))]
         print(f"running {shape} shapes, XLA {xla}, {precision}, {args.formulation} convolutions"
               + (f", K={k}" if k != "-" else "") + " ...", flush=True)
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
